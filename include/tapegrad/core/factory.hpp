@@ -1,0 +1,198 @@
+#pragma once
+// Factories: zeros, ones, full, arange, linspace, eye, rand, randn, *_like,
+// from_vector, from_eigen, scalar_tensor; and the seedable random generator.
+
+#include <Eigen/Core>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "tensor.hpp"
+
+namespace tapegrad {
+
+// A seedable source of random numbers (64-bit Mersenne Twister). Each thread has a
+// default one (seed it with manual_seed); pass your own for independent streams.
+class Generator {
+ public:
+  explicit Generator(std::uint64_t seed = 5489u) : engine_(seed) {}
+  void seed(std::uint64_t s) { engine_.seed(s); }
+  std::mt19937_64& engine() { return engine_; }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+inline Generator& default_generator() {
+  thread_local Generator generator;
+  return generator;
+}
+
+// Seeds this thread's default generator: the same seed gives the same rand/randn.
+inline void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
+
+namespace detail {
+template <typename T>
+Tensor<T> finish(Tensor<T> t, const TensorOptions& options) {
+  if (options.requires_grad) t.requires_grad_(true);
+  return t;
+}
+
+template <typename T>
+Tensor<T> filled(const char* op, const Shape& shape, T value, const TensorOptions& options) {
+  check_shape_valid(op, shape);
+  Tensor<T> t = empty<T>(shape);
+  vec(t).setConstant(value);
+  return finish(t, options);
+}
+}  // namespace detail
+
+template <typename T = double>
+Tensor<T> empty(const Shape& shape, TensorOptions options = {}) {
+  detail::check_shape_valid("empty", shape);
+  return detail::finish(detail::empty<T>(shape), options);
+}
+
+template <typename T = double>
+Tensor<T> zeros(const Shape& shape, TensorOptions options = {}) {
+  return detail::filled<T>("zeros", shape, T(0), options);
+}
+
+template <typename T = double>
+Tensor<T> ones(const Shape& shape, TensorOptions options = {}) {
+  return detail::filled<T>("ones", shape, T(1), options);
+}
+
+template <typename T = double>
+Tensor<T> full(const Shape& shape, detail::type_identity_t<T> value, TensorOptions options = {}) {
+  return detail::filled<T>("full", shape, value, options);
+}
+
+// A 0-d tensor holding `value`.
+template <typename T = double>
+Tensor<T> scalar_tensor(detail::type_identity_t<T> value, TensorOptions options = {}) {
+  return detail::filled<T>("scalar_tensor", {}, value, options);
+}
+
+// start, start + step, ... up to but excluding end.
+template <typename T = double>
+Tensor<T> arange(detail::type_identity_t<T> start, detail::type_identity_t<T> end,
+                 detail::type_identity_t<T> step = T(1), TensorOptions options = {}) {
+  if (step == T(0)) detail::fail<ValueError>("arange: step must be nonzero");
+  if ((step > 0 && start > end) || (step < 0 && start < end))
+    detail::fail<ValueError>("arange: the range from ", start, " to ", end, " is empty in the direction of step ",
+                             step, "; swap start and end or negate step");
+  const auto n = static_cast<std::int64_t>(std::ceil(static_cast<double>(end - start) / static_cast<double>(step)));
+  Tensor<T> t = detail::empty<T>({n});
+  for (std::int64_t i = 0; i < n; ++i) t.data_ptr()[i] = static_cast<T>(start + static_cast<T>(i) * step);
+  return detail::finish(t, options);
+}
+
+template <typename T = double>
+Tensor<T> arange(detail::type_identity_t<T> end, TensorOptions options = {}) {
+  return arange<T>(T(0), end, T(1), options);
+}
+
+// `steps` points evenly spaced from start to end, both included.
+template <typename T = double>
+Tensor<T> linspace(detail::type_identity_t<T> start, detail::type_identity_t<T> end, std::int64_t steps,
+                   TensorOptions options = {}) {
+  if (steps < 0) detail::fail<ValueError>("linspace: number of steps must be non-negative, got ", steps);
+  Tensor<T> t = detail::empty<T>({steps});
+  if (steps == 1) t.data_ptr()[0] = start;
+  const T step = steps > 1 ? (end - start) / static_cast<T>(steps - 1) : T(0);
+  for (std::int64_t i = 0; i < steps; ++i)  // the last point is exactly `end`
+    t.data_ptr()[i] = i == steps - 1 ? end : start + static_cast<T>(i) * step;
+  return detail::finish(t, options);
+}
+
+// n x m identity (m defaults to n).
+template <typename T = double>
+Tensor<T> eye(std::int64_t n, std::int64_t m = -1, TensorOptions options = {}) {
+  if (m < 0) m = n;
+  if (n < 0) detail::fail<ValueError>("eye: n must be non-negative, got ", n);
+  Tensor<T> t = detail::empty<T>({n, m});
+  detail::MatrixMap<T>(t.data_ptr(), n, m).setIdentity();
+  return detail::finish(t, options);
+}
+
+template <typename T = double>
+Tensor<T> eye(std::int64_t n, TensorOptions options) {
+  return eye<T>(n, n, options);
+}
+
+// Uniform on [0, 1).
+template <typename T = double>
+Tensor<T> rand(const Shape& shape, Generator& gen, TensorOptions options = {}) {
+  detail::check_shape_valid("rand", shape);
+  Tensor<T> t = detail::empty<T>(shape);
+  std::uniform_real_distribution<T> dist(T(0), T(1));
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.data_ptr()[i] = dist(gen.engine());
+  return detail::finish(t, options);
+}
+template <typename T = double>
+Tensor<T> rand(const Shape& shape, TensorOptions options = {}) {
+  return rand<T>(shape, default_generator(), options);
+}
+
+// Standard normal.
+template <typename T = double>
+Tensor<T> randn(const Shape& shape, Generator& gen, TensorOptions options = {}) {
+  detail::check_shape_valid("randn", shape);
+  Tensor<T> t = detail::empty<T>(shape);
+  std::normal_distribution<T> dist(T(0), T(1));
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.data_ptr()[i] = dist(gen.engine());
+  return detail::finish(t, options);
+}
+template <typename T = double>
+Tensor<T> randn(const Shape& shape, TensorOptions options = {}) {
+  return randn<T>(shape, default_generator(), options);
+}
+
+template <typename T>
+Tensor<T> zeros_like(const Tensor<T>& t, TensorOptions options = {}) {
+  return zeros<T>(t.shape(), options);
+}
+template <typename T>
+Tensor<T> ones_like(const Tensor<T>& t, TensorOptions options = {}) {
+  return ones<T>(t.shape(), options);
+}
+template <typename T>
+Tensor<T> full_like(const Tensor<T>& t, detail::type_identity_t<T> value, TensorOptions options = {}) {
+  return full<T>(t.shape(), value, options);
+}
+
+// Copies `values` (row-major) into a tensor of `shape`; without a shape, 1-D.
+template <typename T>
+Tensor<T> from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions options = {}) {
+  detail::check_shape_valid("from_vector", shape);
+  if (static_cast<std::int64_t>(values.size()) != detail::numel_of(shape))
+    detail::fail<ShapeError>("from_vector: ", values.size(), " values cannot fill shape ", detail::show(shape), " (",
+                             detail::numel_of(shape), " elements)");
+  Tensor<T> t = detail::empty<T>(shape);
+  std::copy(values.begin(), values.end(), t.data_ptr());
+  return detail::finish(t, options);
+}
+template <typename T>
+Tensor<T> from_vector(const std::vector<T>& values, TensorOptions options = {}) {
+  return from_vector(values, {static_cast<std::int64_t>(values.size())}, options);
+}
+template <typename T = double>
+Tensor<T> tensor(std::initializer_list<T> values, TensorOptions options = {}) {
+  return from_vector(std::vector<T>(values), options);
+}
+
+// Copies an Eigen matrix or array (any storage order) into a tensor: a type that is
+// a vector at compile time becomes 1-D, anything else 2-D [rows, cols].
+template <typename Derived>
+Tensor<typename Derived::Scalar> from_eigen(const Eigen::DenseBase<Derived>& m, TensorOptions options = {}) {
+  using T = typename Derived::Scalar;
+  const bool is_vector = Derived::RowsAtCompileTime == 1 || Derived::ColsAtCompileTime == 1;
+  Tensor<T> t = is_vector ? detail::empty<T>({static_cast<std::int64_t>(m.size())})
+                          : detail::empty<T>({static_cast<std::int64_t>(m.rows()), static_cast<std::int64_t>(m.cols())});
+  detail::MatrixMap<T>(t.data_ptr(), m.rows(), m.cols()) = m.derived().matrix();
+  return detail::finish(t, options);
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,169 @@
+#pragma once
+// Forward kernels shared by the ops: element-wise maps, broadcast binary maps and
+// the reduction of a broadcast gradient back to an input's shape. Work is handed to
+// Eigen in contiguous runs so it vectorises.
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "tensor.hpp"
+
+namespace tapegrad {
+namespace detail {
+
+// out = f(x) element-wise; `f` takes and returns Eigen array expressions.
+template <typename T, typename F>
+Tensor<T> unary_map(const Tensor<T>& x, F f) {
+  Tensor<T> out = empty<T>(x.shape());
+  vec(out) = f(vec(x));
+  return out;
+}
+
+// A broadcast iteration space with adjacent dimensions merged where every operand
+// is contiguous across them. After merging, each operand's innermost stride is 1
+// (it varies along the run) or 0 (it is broadcast along the run).
+struct BroadcastLoop {
+  Shape shape;                  // merged iteration shape
+  std::array<Shape, 2> strides;  // per operand
+};
+
+inline BroadcastLoop make_broadcast_loop(const Shape& out, const Shape& a, const Shape& b) {
+  BroadcastLoop loop;
+  const Shape sa = broadcast_strides(a, out), sb = broadcast_strides(b, out);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == 1) continue;  // size-1 dims do not move any operand
+    const bool merge = !loop.shape.empty() && loop.strides[0].back() == sa[i] * out[i] &&
+                       loop.strides[1].back() == sb[i] * out[i];
+    if (merge) {
+      loop.shape.back() *= out[i];
+      loop.strides[0].back() = sa[i];
+      loop.strides[1].back() = sb[i];
+    } else {
+      loop.shape.push_back(out[i]);
+      loop.strides[0].push_back(sa[i]);
+      loop.strides[1].push_back(sb[i]);
+    }
+  }
+  if (loop.shape.empty()) {  // a single element
+    loop.shape.push_back(1);
+    loop.strides[0].push_back(1);
+    loop.strides[1].push_back(1);
+  }
+  return loop;
+}
+
+// Calls run(offset_a, offset_b, row, n) for each innermost run of n elements; `row`
+// counts runs, so a contiguous output of the loop's shape starts at row * n.
+template <typename Run>
+void for_each_run(const BroadcastLoop& loop, Run run) {
+  const std::size_t rank = loop.shape.size();
+  const std::int64_t n = loop.shape.back();
+  std::int64_t rows = 1;
+  for (std::size_t i = 0; i + 1 < rank; ++i) rows *= loop.shape[i];
+  Shape counter(rank, 0);
+  std::int64_t off_a = 0, off_b = 0;
+  for (std::int64_t row = 0; row < rows; ++row) {
+    run(off_a, off_b, row, n);
+    for (std::size_t d = rank - 1; d-- > 0;) {  // odometer over the outer dims
+      off_a += loop.strides[0][d];
+      off_b += loop.strides[1][d];
+      if (++counter[d] < loop.shape[d]) break;
+      off_a -= loop.strides[0][d] * loop.shape[d];
+      off_b -= loop.strides[1][d] * loop.shape[d];
+      counter[d] = 0;
+    }
+  }
+}
+
+// out = f(a, b) with NumPy broadcasting. `f` takes two Eigen array expressions of
+// equal length (a broadcast operand arrives as a constant expression).
+template <typename T, typename F>
+Tensor<T> binary_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
+  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+  if (a.shape() == b.shape()) {
+    Tensor<T> out = empty<T>(a.shape());
+    vec(out) = f(vec(a), vec(b));
+    return out;
+  }
+  Shape shape = broadcast_shapes(op, a.shape(), b.shape());
+  Tensor<T> out = empty<T>(shape);
+  const Eigen::Index n = static_cast<Eigen::Index>(out.numel());
+  if (b.numel() == 1 && a.numel() == out.numel()) {
+    vec(out) = f(vec(a), Array::Constant(n, b.data_ptr()[0]));
+    return out;
+  }
+  if (a.numel() == 1 && b.numel() == out.numel()) {
+    vec(out) = f(Array::Constant(n, a.data_ptr()[0]), vec(b));
+    return out;
+  }
+  const BroadcastLoop loop = make_broadcast_loop(shape, a.shape(), b.shape());
+  const bool a_runs = loop.strides[0].back() != 0, b_runs = loop.strides[1].back() != 0;
+  const T* pa = a.data_ptr();
+  const T* pb = b.data_ptr();
+  T* po = out.data_ptr();
+  for_each_run(loop, [&](std::int64_t oa, std::int64_t ob, std::int64_t row, std::int64_t len) {
+    const Eigen::Index m = static_cast<Eigen::Index>(len);
+    ArrayMap<T> dst(po + row * len, m);
+    if (a_runs && b_runs)
+      dst = f(ConstArrayMap<T>(pa + oa, m), ConstArrayMap<T>(pb + ob, m));
+    else if (a_runs)
+      dst = f(ConstArrayMap<T>(pa + oa, m), Array::Constant(m, pb[ob]));
+    else if (b_runs)
+      dst = f(Array::Constant(m, pa[oa]), ConstArrayMap<T>(pb + ob, m));
+    else
+      dst = f(Array::Constant(m, pa[oa]), Array::Constant(m, pb[ob]));
+  });
+  return out;
+}
+
+// The sum of `x` over the dimensions that broadcasting expanded from `shape`:
+// the adjoint of broadcasting `shape` up to x.shape().
+template <typename T>
+Tensor<T> sum_to_kernel(const Tensor<T>& x, const Shape& shape) {
+  Tensor<T> out = empty<T>(shape);
+  if (out.numel() == 1) {
+    out.data_ptr()[0] = vec(x).sum();
+    return out;
+  }
+  vec(out).setZero();
+  // Operand 0 is x (contiguous over the loop), operand 1 the output (stride 0 on
+  // the summed dims).
+  const BroadcastLoop loop = make_broadcast_loop(x.shape(), x.shape(), shape);
+  const bool out_runs = loop.strides[1].back() != 0;
+  const T* px = x.data_ptr();
+  T* po = out.data_ptr();
+  for_each_run(loop, [&](std::int64_t ox, std::int64_t oo, std::int64_t, std::int64_t len) {
+    const Eigen::Index m = static_cast<Eigen::Index>(len);
+    if (out_runs)
+      ArrayMap<T>(po + oo, m) += ConstArrayMap<T>(px + ox, m);
+    else
+      po[oo] += ConstArrayMap<T>(px + ox, m).sum();
+  });
+  return out;
+}
+
+// x materialised at a broadcast shape (the adjoint of sum_to_kernel).
+template <typename T>
+Tensor<T> expand_kernel(const Tensor<T>& x, const Shape& shape) {
+  Tensor<T> out = empty<T>(shape);
+  if (x.numel() == 1) {
+    vec(out).setConstant(x.data_ptr()[0]);
+    return out;
+  }
+  const BroadcastLoop loop = make_broadcast_loop(shape, shape, x.shape());
+  const bool x_runs = loop.strides[1].back() != 0;
+  const T* px = x.data_ptr();
+  T* po = out.data_ptr();
+  for_each_run(loop, [&](std::int64_t oo, std::int64_t ox, std::int64_t, std::int64_t len) {
+    const Eigen::Index m = static_cast<Eigen::Index>(len);
+    if (x_runs)
+      ArrayMap<T>(po + oo, m) = ConstArrayMap<T>(px + ox, m);
+    else
+      ArrayMap<T>(po + oo, m).setConstant(px[ox]);
+  });
+  return out;
+}
+
+}  // namespace detail
+}  // namespace tapegrad

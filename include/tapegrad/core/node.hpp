@@ -1,0 +1,261 @@
+#pragma once
+// The backward graph. Each recorded op creates one Node (its grad_fn) holding the
+// backward rule, the tensors it saved, and edges to the nodes of its inputs. Leaves
+// that require grad get an AccumulateGrad node. An op is written in one place:
+//
+//   Tensor<T> out = <forward kernel>;
+//   return record(out, "MulBackward0", {a, b}, [sa = save(a), sb = save(b)](Grads<T>& g) {
+//     if (g.needs(0)) g.in[0] = g.out * g[sb];  // d(ab)/da = b
+//     if (g.needs(1)) g.in[1] = g.out * g[sa];  // d(ab)/db = a
+//   });
+//
+// Backward rules use tapegrad ops, so with create_graph=true they record too and
+// higher derivatives come for free. Gradients of broadcast inputs are reduced back
+// to the input's shape by the engine, never inside a rule.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tensor.hpp"
+
+namespace tapegrad {
+
+template <typename T>
+struct Edge {
+  std::shared_ptr<Node<T>> node;  // null: the input does not require grad
+  std::uint32_t input_nr = 0;     // which gradient slot of `node` this edge feeds
+  Shape shape;                    // shape of the input: gradients are summed back to it
+};
+
+namespace detail {
+
+// Sequence numbers order nodes by creation; per thread, as each thread records its own graphs.
+inline std::uint64_t next_sequence_nr() {
+  thread_local std::uint64_t counter = 0;
+  return counter++;
+}
+
+// Leaves may be shared by graphs on several threads: creating their accumulator and
+// adding into .grad take one of these locks (striped by address to stay small).
+inline std::mutex& leaf_mutex(const void* leaf) {
+  static std::array<std::mutex, 64> mutexes;
+  return mutexes[(reinterpret_cast<std::uintptr_t>(leaf) >> 6) % mutexes.size()];
+}
+
+template <typename T>
+struct EngineAccess;
+
+}  // namespace detail
+
+template <typename T>
+class Node : public std::enable_shared_from_this<Node<T>> {
+ public:
+  explicit Node(std::size_t num_outputs = 1) : sequence_nr_(detail::next_sequence_nr()), num_outputs_(num_outputs) {}
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Frees long chains iteratively: destroying the last handle to the output of a
+  // million-op chain must not recurse a million frames deep.
+  virtual ~Node() {
+    std::vector<std::shared_ptr<Node>> pending;
+    take_children(pending);
+    while (!pending.empty()) {
+      std::shared_ptr<Node> node = std::move(pending.back());
+      pending.pop_back();
+      if (node.use_count() == 1) {
+        node->take_children(pending);
+        node->release_saved();  // saved tensors may hold the next nodes too
+      }
+    }
+  }
+
+  // As PyTorch prints it: "MulBackward0", "AccumulateGrad".
+  virtual const char* name() const = 0;
+  const std::vector<Edge<T>>& next_edges() const { return next_edges_; }
+  std::uint64_t sequence_nr() const { return sequence_nr_; }
+  // How many gradients this node receives: one per output of the forward op.
+  std::size_t num_outputs() const { return num_outputs_; }
+
+  // Runs the backward rule: `grad_outputs` has num_outputs() entries (undefined = zero),
+  // `grad_inputs` is sized to next_edges() and filled with one gradient per input.
+  virtual void apply(const std::vector<Tensor<T>>& grad_outputs, std::vector<Tensor<T>>& grad_inputs) = 0;
+  // Drops saved tensors once a backward without retain_graph has used them.
+  virtual void release_saved() {}
+
+  // Graph construction: record() and custom functions add one edge per input.
+  void add_next_edge(Edge<T> edge) { next_edges_.push_back(std::move(edge)); }
+  void reserve_next_edges(std::size_t n) { next_edges_.reserve(n); }
+
+ protected:
+  std::vector<Edge<T>> next_edges_;
+
+ private:
+  friend struct detail::EngineAccess<T>;
+
+  void take_children(std::vector<std::shared_ptr<Node>>& into) {
+    for (auto& e : next_edges_)
+      if (e.node) into.push_back(std::move(e.node));
+    next_edges_.clear();
+  }
+
+  std::uint64_t sequence_nr_;
+  std::size_t num_outputs_;
+  // Engine scratch, used only during one backward pass on this graph.
+  std::vector<Tensor<T>> buffer_;
+  bool visited_ = false;
+  bool needed_ = false;
+  bool captured_ = false;
+};
+
+// The sink of a leaf that requires grad: the engine adds the gradient into .grad.
+template <typename T>
+class AccumulateGrad final : public Node<T> {
+ public:
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl<T>> leaf) : leaf_(std::move(leaf)) {}
+  const char* name() const override { return "AccumulateGrad"; }
+  const std::shared_ptr<TensorImpl<T>>& leaf() const { return leaf_; }
+
+  void apply(const std::vector<Tensor<T>>& grad_outputs, std::vector<Tensor<T>>&) override {
+    accumulate(grad_outputs[0], is_grad_enabled());
+  }
+
+  // .grad += g. Without create_graph the sum happens in place (handles to .grad see
+  // it, as in PyTorch); a gradient nobody else holds is adopted without a copy.
+  void accumulate(const Tensor<T>& g, bool create_graph);
+
+ private:
+  std::shared_ptr<TensorImpl<T>> leaf_;
+};
+
+namespace detail {
+
+// The node a gradient for `t` flows into: its grad_fn, or its leaf accumulator.
+template <typename T>
+Edge<T> gradient_edge(const Tensor<T>& t) {
+  const auto& impl = t.impl();
+  if (!impl->requires_grad) return Edge<T>{nullptr, 0, impl->shape};
+  if (impl->grad_fn) return Edge<T>{impl->grad_fn, impl->output_nr, impl->shape};
+  std::lock_guard<std::mutex> lock(leaf_mutex(impl.get()));
+  std::shared_ptr<Node<T>> acc = impl->grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad<T>>(impl);
+    impl->grad_accumulator = acc;
+  }
+  return Edge<T>{std::move(acc), 0, impl->shape};
+}
+
+}  // namespace detail
+
+// A tensor saved by an op for its backward rule. It remembers the version of the
+// storage when saved, so an in-place write before backward is caught instead of
+// silently giving a wrong gradient.
+template <typename T>
+class Saved {
+ public:
+  Saved(const Tensor<T>& t, bool is_output) : is_output_(is_output), version_(t.version()) {
+    // An op's own output is saved without its grad_fn (which would be a reference
+    // cycle, node -> output -> node); unpack() reattaches the node.
+    tensor_ = is_output ? Tensor<T>(detail::alias_impl(*t.impl(), t.shape())) : t;
+  }
+
+  Tensor<T> unpack(const Node<T>& node) const {
+    if (tensor_.version() != version_)
+      detail::fail<GraphError>(
+          "backward: a tensor needed for gradient computation has been modified by an in-place operation: "
+          "it is saved by ", node.name(), " at version ", version_, " and is now at version ", tensor_.version(),
+          ". Use an out-of-place op, or clone() the tensor before modifying it");
+    if (!is_output_ || !is_grad_enabled()) return tensor_;
+    // create_graph: the saved output must lead back to this node so the backward
+    // formula that uses it can itself be differentiated.
+    auto impl = detail::alias_impl(*tensor_.impl(), tensor_.shape());
+    impl->requires_grad = true;
+    impl->grad_fn = std::const_pointer_cast<Node<T>>(node.shared_from_this());
+    return Tensor<T>(std::move(impl));
+  }
+
+ private:
+  Tensor<T> tensor_;
+  bool is_output_;
+  std::uint32_t version_;
+};
+
+template <typename T>
+Saved<T> save(const Tensor<T>& input) {
+  return Saved<T>(input, false);
+}
+template <typename T>
+Saved<T> save_output(const Tensor<T>& output) {
+  return Saved<T>(output, true);
+}
+
+// What a backward rule sees: `out` is dL/d(output), it fills `in[i]` = dL/d(input i)
+// (left undefined: no gradient), and `g[saved]` unpacks a saved tensor.
+template <typename T>
+struct Grads {
+  const Tensor<T>& out;
+  const std::vector<Tensor<T>>& outs;  // all output gradients (multi-output ops)
+  std::vector<Tensor<T>>& in;
+  const Node<T>& node;
+
+  bool needs(std::size_t i) const { return node.next_edges()[i].node != nullptr; }
+  Tensor<T> operator[](const Saved<T>& s) const { return s.unpack(node); }
+};
+
+// A node whose backward rule is a lambda stored inline (no std::function, no extra
+// allocation). Releasing it destroys the lambda and with it the saved tensors.
+template <typename T, typename Backward>
+class FunctionNode final : public Node<T> {
+ public:
+  FunctionNode(const char* name, Backward backward) : name_(name), backward_(std::move(backward)) {}
+  const char* name() const override { return name_; }
+
+  void apply(const std::vector<Tensor<T>>& grad_outputs, std::vector<Tensor<T>>& grad_inputs) override {
+    if (!backward_)
+      detail::fail<GraphError>(
+          "backward: trying to backward through ", name_, " a second time, but its saved tensors were freed by "
+          "the first backward; pass retain_graph=true to the first backward() (or tg::grad) to keep them");
+    Tensor<T> undefined;
+    Grads<T> g{grad_outputs.empty() ? undefined : grad_outputs[0], grad_outputs, grad_inputs, *this};
+    (*backward_)(g);
+  }
+
+  // A rule that captured nothing keeps nothing alive and stays runnable (like
+  // AddBackward0 in PyTorch); one that captured state is freed.
+  void release_saved() override {
+    if constexpr (!std::is_empty_v<Backward>) backward_.reset();
+  }
+
+ private:
+  const char* name_;
+  std::optional<Backward> backward_;
+};
+
+// Connects `out` to the graph: if grad mode is on and any input requires grad, `out`
+// gets a grad_fn named `name` whose rule is `backward`. Returns `out`.
+template <typename T, typename F>
+Tensor<T> record(Tensor<T> out, const char* name,
+                 std::initializer_list<std::reference_wrapper<const Tensor<detail::type_identity_t<T>>>> inputs,
+                 F&& backward) {
+  if (!is_grad_enabled()) return out;
+  bool any = false;
+  for (const Tensor<T>& in : inputs) any = any || in.requires_grad();
+  if (!any) return out;
+  auto node = std::make_shared<FunctionNode<T, std::decay_t<F>>>(name, std::forward<F>(backward));
+  node->reserve_next_edges(inputs.size());
+  for (const Tensor<T>& in : inputs) node->add_next_edge(detail::gradient_edge(in));
+  out.impl()->requires_grad = true;
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->output_nr = 0;
+  return out;
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,93 @@
+#pragma once
+// Storage: the reference-counted buffer behind one or more tensors (a tensor and
+// its reshaped views share one Storage, and with it one version counter).
+// Every buffer goes through allocate_buffer/free_buffer so the library can count
+// bytes (memory_stats) and, later, recycle small buffers in one place.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+namespace tapegrad {
+
+// Bytes held by tensor buffers, process-wide. `peak_bytes` is the high-water mark
+// since the last reset_peak_memory(); benchmarks and checkpointing tests read it.
+struct MemoryStats {
+  std::int64_t current_bytes = 0;
+  std::int64_t peak_bytes = 0;
+  std::int64_t allocations = 0;  // buffers allocated since program start
+};
+
+namespace detail {
+
+struct MemoryCounters {
+  std::atomic<std::int64_t> current{0};
+  std::atomic<std::int64_t> peak{0};
+  std::atomic<std::int64_t> allocations{0};
+};
+
+inline MemoryCounters& memory_counters() {
+  static MemoryCounters counters;
+  return counters;
+}
+
+// 64-byte alignment: a cache line, and enough for any SIMD width Eigen uses.
+inline constexpr std::size_t kBufferAlignment = 64;
+
+inline void* allocate_buffer(std::size_t bytes) {
+  if (bytes == 0) return nullptr;
+  void* p = ::operator new(bytes, std::align_val_t(kBufferAlignment));
+  auto& c = memory_counters();
+  const auto now = c.current.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed) +
+                   static_cast<std::int64_t>(bytes);
+  c.allocations.fetch_add(1, std::memory_order_relaxed);
+  auto peak = c.peak.load(std::memory_order_relaxed);
+  while (now > peak && !c.peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+  return p;
+}
+
+inline void free_buffer(void* p, std::size_t bytes) {
+  if (!p) return;
+  ::operator delete(p, std::align_val_t(kBufferAlignment));
+  memory_counters().current.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+}
+
+}  // namespace detail
+
+inline MemoryStats memory_stats() {
+  auto& c = detail::memory_counters();
+  return {c.current.load(), c.peak.load(), c.allocations.load()};
+}
+
+// Starts a new peak measurement from the bytes held now.
+inline void reset_peak_memory() {
+  auto& c = detail::memory_counters();
+  c.peak.store(c.current.load());
+}
+
+template <typename T>
+class Storage {
+ public:
+  explicit Storage(std::size_t size)
+      : data_(static_cast<T*>(detail::allocate_buffer(size * sizeof(T)))), size_(size) {}
+  ~Storage() { detail::free_buffer(data_, size_ * sizeof(T)); }
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  std::size_t size() const { return size_; }
+
+  // Bumped by every in-place write; saved tensors compare it at backward time.
+  std::uint32_t version() const { return version_; }
+  void bump_version() { ++version_; }
+
+ private:
+  T* data_;
+  std::size_t size_;
+  std::uint32_t version_ = 0;
+};
+
+}  // namespace tapegrad

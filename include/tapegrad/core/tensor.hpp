@@ -1,0 +1,241 @@
+#pragma once
+// Tensor<T>: a cheap handle with shared ownership of a TensorImpl. Copying a handle
+// aliases the same tensor, as with torch::Tensor. Dense, row-major, contiguous.
+//
+// Methods that run ops (x.exp(), x.sum(1), ...) are declared here and defined in
+// tensor_methods.hpp, once the ops exist.
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "error.hpp"
+#include "grad_mode.hpp"
+#include "shape.hpp"
+#include "tensor_impl.hpp"
+
+namespace tapegrad {
+
+template <typename T>
+struct MaxResult;  // values and indices of max/min over a dim
+
+// Options for factories: tg::ones<double>({2, 2}, tg::requires_grad()).
+struct TensorOptions {
+  bool requires_grad = false;
+};
+inline TensorOptions requires_grad(bool value = true) { return TensorOptions{value}; }
+
+template <typename T = double>
+class Tensor {
+  static_assert(std::is_arithmetic_v<T>, "tapegrad::Tensor<T> holds arithmetic types (float, double)");
+
+ public:
+  using Scalar = T;
+
+  Tensor() = default;  // an undefined tensor, like a default torch::Tensor
+  explicit Tensor(std::shared_ptr<TensorImpl<T>> impl) : impl_(std::move(impl)) {}
+
+  bool defined() const { return impl_ != nullptr; }
+  const std::shared_ptr<TensorImpl<T>>& impl() const { return impl_; }
+
+  // ---- shape ----
+  const Shape& shape() const { return checked().shape; }
+  const Shape& sizes() const { return shape(); }
+  std::int64_t dim() const { return static_cast<std::int64_t>(shape().size()); }
+  std::int64_t numel() const { return checked().numel; }
+  std::int64_t size(std::int64_t d) const {
+    return shape()[detail::wrap_dim("size", d, shape().size() == 0 ? 0 : shape().size())];
+  }
+
+  // ---- data ----
+  // Raw contiguous row-major buffer. Writing through it bypasses version counting:
+  // use it in no-grad code on tensors no graph has saved.
+  T* data_ptr() { return checked().data(); }
+  const T* data_ptr() const { return checked().data(); }
+  T item() const {
+    if (numel() != 1)
+      detail::fail<ValueError>("item: a tensor with ", numel(), " elements (shape ", detail::show(shape()),
+                               ") cannot be converted to a scalar; select one element with at({...}) or "
+                               "reduce it first");
+    return data_ptr()[0];
+  }
+  std::vector<T> to_vector() const { return std::vector<T>(data_ptr(), data_ptr() + numel()); }
+  // A 0-d or 1-D tensor becomes a column vector, a 2-D tensor a matrix.
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> to_eigen() const;
+
+  // Element access by full index (negative indices count from the end).
+  T at(std::initializer_list<std::int64_t> index) const { return data_ptr()[offset_of("at", index)]; }
+  // Writes one element; refused on tensors that require grad while grad mode is on
+  // (the graph could not see the write). Bumps the version counter.
+  void set(std::initializer_list<std::int64_t> index, T value) {
+    check_inplace("set");
+    data_ptr()[offset_of("set", index)] = value;
+    checked().storage->bump_version();
+  }
+
+  // ---- autograd ----
+  bool requires_grad() const { return defined() && impl_->requires_grad; }
+  Tensor& requires_grad_(bool value = true) {
+    if (!is_leaf())
+      detail::fail<GraphError>("requires_grad_: only leaf tensors can change requires_grad; this tensor was "
+                               "computed by ", grad_fn_name(), ". Use detach().requires_grad_() for a new leaf");
+    if (value && !std::is_floating_point_v<T>)
+      detail::fail<ValueError>("requires_grad_: only floating-point tensors can require gradients");
+    checked().requires_grad = value;
+    return *this;
+  }
+  bool is_leaf() const { return !checked().grad_fn; }
+  const std::shared_ptr<Node<T>>& grad_fn() const { return checked().grad_fn; }
+  std::uint32_t output_nr() const { return checked().output_nr; }
+  // Gradient accumulated by backward(); undefined until one reaches this leaf.
+  Tensor grad() const { return Tensor(checked().grad); }
+  void set_grad(const Tensor& g) { checked().grad = g.impl_; }
+  // Zeroes the accumulated gradient in place (keeps handles to it valid), or drops
+  // it so the next backward() starts a fresh buffer.
+  void zero_grad(bool set_to_none = false);
+
+  void backward(const Tensor& gradient = Tensor(), std::optional<bool> retain_graph = std::nullopt,
+                bool create_graph = false) const;
+
+  // Shares storage with this tensor but is cut from the graph (a new leaf).
+  Tensor detach() const { return Tensor(detail::alias_impl(checked(), shape())); }
+  // Counts in-place writes to the storage this tensor shares.
+  std::uint32_t version() const { return checked().version(); }
+
+  // ---- ops as methods (defined in tensor_methods.hpp) ----
+  Tensor clone() const;
+  Tensor operator-() const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor abs() const;
+  Tensor sin() const;
+  Tensor cos() const;
+  Tensor tanh() const;
+  Tensor sigmoid() const;
+  Tensor relu() const;
+  Tensor sign() const;
+  Tensor pow(T exponent) const;
+  Tensor pow(const Tensor& exponent) const;
+  Tensor sum() const;
+  Tensor sum(std::int64_t dim, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(std::int64_t dim, bool keepdim = false) const;
+  Tensor max() const;
+  Tensor min() const;
+  MaxResult<T> max(std::int64_t dim, bool keepdim = false) const;
+  MaxResult<T> min(std::int64_t dim, bool keepdim = false) const;
+  Tensor norm() const;
+  Tensor matmul(const Tensor& other) const;
+  Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
+  Tensor t() const;
+  Tensor reshape(const Shape& shape) const;
+  Tensor view(const Shape& shape) const;
+  Tensor expand(const Shape& shape) const;
+  Tensor sum_to(const Shape& shape) const;
+
+  // In-place arithmetic for no-grad code (parameter updates under NoGradGuard).
+  // The right side broadcasts to this tensor's shape.
+  Tensor& operator+=(const Tensor& other);
+  Tensor& operator-=(const Tensor& other);
+  Tensor& operator*=(const Tensor& other);
+  Tensor& operator/=(const Tensor& other);
+  Tensor& operator+=(T value);
+  Tensor& operator-=(T value);
+  Tensor& operator*=(T value);
+  Tensor& operator/=(T value);
+  Tensor& fill_(T value);
+
+  // Throws if an in-place write to this tensor could not be seen by autograd.
+  void check_inplace(const char* op) const {
+    if (requires_grad() && is_grad_enabled())
+      detail::fail<GraphError>(op, ": in-place modification of a tensor that requires grad is not recorded by "
+                               "autograd; do it inside a tg::NoGradGuard scope (e.g. for a parameter update) "
+                               "or use the out-of-place op");
+  }
+
+ private:
+  TensorImpl<T>& checked() const {
+    if (!impl_) detail::fail<ValueError>("tensor is undefined (default-constructed); create it with a factory");
+    return *impl_;
+  }
+  const char* grad_fn_name() const;
+  std::size_t offset_of(const char* op, std::initializer_list<std::int64_t> index) const {
+    const Shape& s = shape();
+    if (index.size() != s.size())
+      detail::fail<IndexError>(op, ": ", index.size(), " indices given for a tensor of shape ", detail::show(s),
+                               " (expected ", s.size(), ")");
+    std::size_t offset = 0, i = 0;
+    for (std::int64_t idx : index) {
+      const std::int64_t n = s[i];
+      if (idx < -n || idx >= n)
+        detail::fail<IndexError>(op, ": index ", idx, " is out of range for dimension ", i, " of size ", n,
+                                 " (shape ", detail::show(s), ")");
+      offset = offset * static_cast<std::size_t>(n) + static_cast<std::size_t>(idx < 0 ? idx + n : idx);
+      ++i;
+    }
+    return offset;
+  }
+
+  std::shared_ptr<TensorImpl<T>> impl_;
+};
+
+template <typename T>
+struct MaxResult {
+  Tensor<T> values;
+  Tensor<std::int64_t> indices;
+};
+
+namespace detail {
+
+// Flat Eigen views of a contiguous buffer: element-wise work goes through these so
+// Eigen vectorises and fuses the expression.
+template <typename T>
+using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <typename T>
+using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <typename T>
+using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using MatrixMap = Eigen::Map<RowMatrix<T>>;
+template <typename T>
+using ConstMatrixMap = Eigen::Map<const RowMatrix<T>>;
+
+template <typename T>
+ArrayMap<T> vec(Tensor<T>& t) {
+  return ArrayMap<T>(t.data_ptr(), static_cast<Eigen::Index>(t.numel()));
+}
+template <typename T>
+ConstArrayMap<T> vec(const Tensor<T>& t) {
+  return ConstArrayMap<T>(t.data_ptr(), static_cast<Eigen::Index>(t.numel()));
+}
+
+// A new tensor, uninitialised; every kernel writes all of it.
+template <typename T>
+Tensor<T> empty(Shape shape) {
+  return Tensor<T>(make_impl<T>(std::move(shape)));
+}
+
+template <typename T>
+struct type_identity {
+  using type = T;
+};
+template <typename T>
+using type_identity_t = typename type_identity<T>::type;
+
+}  // namespace detail
+
+template <typename T>
+Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> Tensor<T>::to_eigen() const {
+  if (dim() > 2)
+    detail::fail<ShapeError>("to_eigen: a tensor of shape ", detail::show(shape()),
+                             " has more than 2 dimensions; reshape it to 2-D first");
+  const Eigen::Index rows = dim() == 2 ? shape()[0] : numel();
+  const Eigen::Index cols = dim() == 2 ? shape()[1] : 1;
+  return detail::ConstMatrixMap<T>(data_ptr(), rows, cols);
+}
+
+}  // namespace tapegrad

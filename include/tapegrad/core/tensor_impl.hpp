@@ -1,0 +1,60 @@
+#pragma once
+// TensorImpl: the shared state behind Tensor handles. Kept separate from the handle
+// so Node and the engine can refer to it without the full op surface.
+
+#include <cstdint>
+#include <memory>
+
+#include "shape.hpp"
+#include "storage.hpp"
+
+namespace tapegrad {
+
+template <typename T>
+class Node;
+template <typename T>
+class Tensor;
+
+template <typename T>
+struct TensorImpl {
+  std::shared_ptr<Storage<T>> storage;
+  std::size_t offset = 0;  // first element inside storage (views)
+  Shape shape;
+  std::int64_t numel = 0;
+
+  bool requires_grad = false;
+  std::uint32_t output_nr = 0;           // which output of grad_fn this tensor is
+  std::shared_ptr<Node<T>> grad_fn;      // null for leaves
+  std::weak_ptr<Node<T>> grad_accumulator;  // leaves only; the graph owns it
+  std::shared_ptr<TensorImpl<T>> grad;   // .grad(), accumulated across backward calls
+
+  T* data() { return storage ? storage->data() + offset : nullptr; }
+  const T* data() const { return storage ? storage->data() + offset : nullptr; }
+  std::uint32_t version() const { return storage ? storage->version() : 0; }
+};
+
+namespace detail {
+
+// A fresh, uninitialised contiguous tensor implementation.
+template <typename T>
+std::shared_ptr<TensorImpl<T>> make_impl(Shape shape) {
+  auto impl = std::make_shared<TensorImpl<T>>();
+  impl->numel = numel_of(shape);
+  impl->shape = std::move(shape);
+  impl->storage = std::make_shared<Storage<T>>(static_cast<std::size_t>(impl->numel));
+  return impl;
+}
+
+// A new implementation sharing `src`'s storage (reshape, detach, saved outputs).
+template <typename T>
+std::shared_ptr<TensorImpl<T>> alias_impl(const TensorImpl<T>& src, Shape shape) {
+  auto impl = std::make_shared<TensorImpl<T>>();
+  impl->storage = src.storage;
+  impl->offset = src.offset;
+  impl->numel = numel_of(shape);
+  impl->shape = std::move(shape);
+  return impl;
+}
+
+}  // namespace detail
+}  // namespace tapegrad

@@ -1,0 +1,198 @@
+#pragma once
+// Arithmetic: + - * / (tensor-tensor with NumPy broadcasting, tensor-scalar on
+// either side), unary minus and pow. Gradients of broadcast inputs come back at the
+// broadcast shape; the engine sums them to each input's shape.
+
+#include <type_traits>
+
+#include "../core/kernels.hpp"
+#include "../core/node.hpp"
+
+namespace tapegrad {
+
+template <typename S>
+using enable_if_scalar = std::enable_if_t<std::is_arithmetic_v<S>, int>;
+
+namespace detail {
+// 1 where x > 0, else 0: a constant mask (no gradient flows through it).
+template <typename T>
+Tensor<T> positive_mask(const Tensor<T>& x) {
+  return unary_map(x, [](const auto& a) { return (a > T(0)).template cast<T>(); });
+}
+}  // namespace detail
+
+// ---- tensor (op) tensor ----
+
+template <typename T>
+Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> out = detail::binary_map("add", a, b, [](const auto& x, const auto& y) { return x + y; });
+  return record(out, "AddBackward0", {a, b}, [](Grads<T>& g) {
+    g.in[0] = g.out;  // d(a+b)/da = d(a+b)/db = 1
+    g.in[1] = g.out;
+  });
+}
+
+template <typename T>
+Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> out = detail::binary_map("sub", a, b, [](const auto& x, const auto& y) { return x - y; });
+  return record(out, "SubBackward0", {a, b}, [](Grads<T>& g) {
+    g.in[0] = g.out;  // d(a-b)/da = 1, d(a-b)/db = -1
+    if (g.needs(1)) g.in[1] = -g.out;
+  });
+}
+
+template <typename T>
+Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> out = detail::binary_map("mul", a, b, [](const auto& x, const auto& y) { return x * y; });
+  return record(out, "MulBackward0", {a, b}, [sa = save(a), sb = save(b)](Grads<T>& g) {
+    if (g.needs(0)) g.in[0] = g.out * g[sb];  // d(ab)/da = b
+    if (g.needs(1)) g.in[1] = g.out * g[sa];  // d(ab)/db = a
+  });
+}
+
+template <typename T>
+Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> out = detail::binary_map("div", a, b, [](const auto& x, const auto& y) { return x / y; });
+  return record(out, "DivBackward0", {a, b}, [sa = save(a), sb = save(b)](Grads<T>& g) {
+    const Tensor<T> bv = g[sb];
+    if (g.needs(0)) g.in[0] = g.out / bv;                      // d(a/b)/da = 1/b
+    if (g.needs(1)) g.in[1] = -g.out * g[sa] / (bv * bv);      // d(a/b)/db = -a/b^2
+  });
+}
+
+// ---- tensor (op) scalar ----
+
+template <typename T>
+Tensor<T> add(const Tensor<T>& a, detail::type_identity_t<T> s) {
+  Tensor<T> out = detail::unary_map(a, [s](const auto& x) { return x + s; });
+  return record(out, "AddBackward0", {a}, [](Grads<T>& g) { g.in[0] = g.out; });
+}
+
+template <typename T>
+Tensor<T> sub(const Tensor<T>& a, detail::type_identity_t<T> s) {
+  Tensor<T> out = detail::unary_map(a, [s](const auto& x) { return x - s; });
+  return record(out, "SubBackward0", {a}, [](Grads<T>& g) { g.in[0] = g.out; });
+}
+
+// s - a
+template <typename T>
+Tensor<T> rsub(const Tensor<T>& a, detail::type_identity_t<T> s) {
+  Tensor<T> out = detail::unary_map(a, [s](const auto& x) { return s - x; });
+  return record(out, "RsubBackward1", {a}, [](Grads<T>& g) { g.in[0] = -g.out; });
+}
+
+template <typename T>
+Tensor<T> mul(const Tensor<T>& a, detail::type_identity_t<T> s) {
+  Tensor<T> out = detail::unary_map(a, [s](const auto& x) { return x * s; });
+  return record(out, "MulBackward0", {a}, [s](Grads<T>& g) { g.in[0] = g.out * s; });  // d(sa)/da = s
+}
+
+template <typename T>
+Tensor<T> div(const Tensor<T>& a, detail::type_identity_t<T> s) {
+  Tensor<T> out = detail::unary_map(a, [s](const auto& x) { return x / s; });
+  return record(out, "DivBackward0", {a}, [s](Grads<T>& g) { g.in[0] = g.out / s; });
+}
+
+// s / a
+template <typename T>
+Tensor<T> rdiv(const Tensor<T>& a, detail::type_identity_t<T> s) {
+  Tensor<T> out = detail::unary_map(a, [s](const auto& x) { return s / x; });
+  // d(s/a)/da = -s/a^2 = -out/a
+  return record(out, "DivBackward0", {a}, [sa = save(a), so = save_output(out)](Grads<T>& g) {
+    g.in[0] = -g.out * g[so] / g[sa];
+  });
+}
+
+template <typename T>
+Tensor<T> neg(const Tensor<T>& a) {
+  Tensor<T> out = detail::unary_map(a, [](const auto& x) { return -x; });
+  return record(out, "NegBackward0", {a}, [](Grads<T>& g) { g.in[0] = -g.out; });
+}
+
+// ---- pow ----
+
+// x^p for a scalar exponent.
+// NOTE: p == 0 gives gradient 0 everywhere, including at x = 0 (PyTorch's choice).
+template <typename T>
+Tensor<T> pow(const Tensor<T>& x, detail::type_identity_t<T> p) {
+  Tensor<T> out = p == T(2) ? detail::unary_map(x, [](const auto& a) { return a.square(); })
+                            : detail::unary_map(x, [p](const auto& a) { return a.pow(p); });
+  return record(out, "PowBackward0", {x}, [sx = save(x), p](Grads<T>& g) {
+    if (p == T(0)) {
+      g.in[0] = g.out * T(0);
+      return;
+    }
+    const Tensor<T> xv = g[sx];
+    // d/dx x^p = p x^(p-1)
+    g.in[0] = p == T(2) ? g.out * xv * T(2) : g.out * pow(xv, p - T(1)) * p;
+  });
+}
+
+namespace detail {
+// t with the elements where mask != 0 replaced by 0 (masked_fill(mask, 0)).
+template <typename T>
+Tensor<T> zero_where(const Tensor<T>& t, const Tensor<T>& mask) {
+  Tensor<T> out = binary_map("zero_where", t, mask, [](const auto& v, const auto& m) {
+    return (m != T(0)).select(T(0), v);
+  });
+  return record(out, "MaskedFillBackward0", {t}, [mask](Grads<T>& g) { g.in[0] = zero_where(g.out, mask); });
+}
+}  // namespace detail
+
+// x^y element-wise, broadcasting.
+// NOTE: d/dy x^y = x^y log x is taken as 0 where x == 0 and y >= 0 (PyTorch's choice),
+// instead of the 0 * -inf = nan the formula gives.
+template <typename T>
+Tensor<T> pow(const Tensor<T>& x, const Tensor<T>& y) {
+  Tensor<T> out = detail::binary_map("pow", x, y, [](const auto& a, const auto& b) { return a.pow(b); });
+  return record(out, "PowBackward1", {x, y}, [sx = save(x), sy = save(y), so = save_output(out)](Grads<T>& g) {
+    const Tensor<T> xv = g[sx], yv = g[sy];
+    if (g.needs(0)) g.in[0] = g.out * yv * pow(xv, yv - T(1));  // d/dx x^y = y x^(y-1)
+    if (g.needs(1)) {
+      Tensor<T> mask = detail::binary_map("pow", xv, yv, [](const auto& a, const auto& b) {
+        return ((a == T(0)) && (b >= T(0))).template cast<T>();
+      });
+      g.in[1] = detail::zero_where(g.out * g[so] * log(xv), mask);  // d/dy x^y = x^y log x
+    }
+  });
+}
+
+// s^x for a scalar base.
+template <typename T>
+Tensor<T> pow(detail::type_identity_t<T> s, const Tensor<T>& x) {
+  Tensor<T> out = detail::unary_map(x, [s](const auto& a) { return Eigen::pow(s, a); });
+  return record(out, "PowBackward2", {x}, [s, so = save_output(out)](Grads<T>& g) {
+    // d/dx s^x = s^x log s
+    g.in[0] = s == T(0) ? g.out * T(0) : g.out * g[so] * std::log(s);
+  });
+}
+
+// ---- operators ----
+
+template <typename T>
+Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
+template <typename T>
+Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
+template <typename T>
+Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
+template <typename T>
+Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
+
+template <typename T, typename S, enable_if_scalar<S> = 0>
+Tensor<T> operator+(const Tensor<T>& a, S s) { return add(a, static_cast<T>(s)); }
+template <typename T, typename S, enable_if_scalar<S> = 0>
+Tensor<T> operator+(S s, const Tensor<T>& a) { return add(a, static_cast<T>(s)); }
+template <typename T, typename S, enable_if_scalar<S> = 0>
+Tensor<T> operator-(const Tensor<T>& a, S s) { return sub(a, static_cast<T>(s)); }
+template <typename T, typename S, enable_if_scalar<S> = 0>
+Tensor<T> operator-(S s, const Tensor<T>& a) { return rsub(a, static_cast<T>(s)); }
+template <typename T, typename S, enable_if_scalar<S> = 0>
+Tensor<T> operator*(const Tensor<T>& a, S s) { return mul(a, static_cast<T>(s)); }
+template <typename T, typename S, enable_if_scalar<S> = 0>
+Tensor<T> operator*(S s, const Tensor<T>& a) { return mul(a, static_cast<T>(s)); }
+template <typename T, typename S, enable_if_scalar<S> = 0>
+Tensor<T> operator/(const Tensor<T>& a, S s) { return div(a, static_cast<T>(s)); }
+template <typename T, typename S, enable_if_scalar<S> = 0>
+Tensor<T> operator/(S s, const Tensor<T>& a) { return rdiv(a, static_cast<T>(s)); }
+
+}  // namespace tapegrad

@@ -1,0 +1,158 @@
+#pragma once
+// Shape ops: reshape/view (share storage), expand and sum_to (each the other's
+// adjoint), transpose/t (materialised: tensors stay contiguous), clone.
+
+#include "../core/kernels.hpp"
+#include "../core/node.hpp"
+
+namespace tapegrad {
+
+namespace detail {
+// Resolves one -1 in a requested shape and checks the element count.
+inline Shape infer_shape(const char* op, const Shape& requested, std::int64_t numel, const Shape& from) {
+  Shape shape = requested;
+  std::int64_t known = 1;
+  int infer = -1;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      if (infer >= 0) fail<ShapeError>(op, ": only one dimension can be -1, got ", show(requested));
+      infer = static_cast<int>(i);
+    } else if (shape[i] < 0) {
+      fail<ShapeError>(op, ": invalid dimension ", shape[i], " in shape ", show(requested));
+    } else {
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || numel % known != 0)
+      fail<ShapeError>(op, ": shape ", show(requested), " is invalid for a tensor of shape ", show(from), " (",
+                       numel, " elements)");
+    shape[static_cast<std::size_t>(infer)] = numel / known;
+  } else if (known != numel) {
+    fail<ShapeError>(op, ": shape ", show(requested), " is invalid for a tensor of shape ", show(from), " (", numel,
+                     " elements, the new shape has ", known, ")");
+  }
+  return shape;
+}
+
+// out = x with its dimensions reordered: out.shape[i] = x.shape[perm[i]].
+template <typename T>
+Tensor<T> permute_kernel(const Tensor<T>& x, const std::vector<std::size_t>& perm) {
+  const Shape& in_shape = x.shape();
+  const std::size_t rank = in_shape.size();
+  Shape out_shape(rank), in_strides = strides_of(in_shape), step(rank);
+  for (std::size_t i = 0; i < rank; ++i) {
+    out_shape[i] = in_shape[perm[i]];
+    step[i] = in_strides[perm[i]];
+  }
+  Tensor<T> out = empty<T>(out_shape);
+  const T* src = x.data_ptr();
+  T* dst = out.data_ptr();
+  if (out.numel() == 0) return out;
+  if (rank == 2) {  // a plain matrix transpose: let Eigen do it blockwise
+    MatrixMap<T>(dst, out_shape[0], out_shape[1]) = ConstMatrixMap<T>(src, in_shape[0], in_shape[1]).transpose();
+    return out;
+  }
+  Shape counter(rank, 0);
+  std::int64_t offset = 0;
+  const std::int64_t n = out.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
+    dst[i] = src[offset];
+    for (std::size_t d = rank; d-- > 0;) {
+      offset += step[d];
+      if (++counter[d] < out_shape[d]) break;
+      offset -= step[d] * out_shape[d];
+      counter[d] = 0;
+    }
+  }
+  return out;
+}
+
+template <typename T>
+Tensor<T> copy_kernel(const Tensor<T>& x) {
+  Tensor<T> out = empty<T>(x.shape());
+  vec(out) = vec(x);
+  return out;
+}
+}  // namespace detail
+
+// Same data, new shape (one dimension may be -1). Shares storage with x.
+template <typename T>
+Tensor<T> reshape(const Tensor<T>& x, const Shape& shape) {
+  Shape resolved = detail::infer_shape("reshape", shape, x.numel(), x.shape());
+  if (resolved == x.shape() && !(is_grad_enabled() && x.requires_grad())) return x;
+  Tensor<T> out(detail::alias_impl(*x.impl(), std::move(resolved)));
+  return record(out, "ViewBackward0", {x}, [in_shape = x.shape()](Grads<T>& g) {
+    g.in[0] = reshape(g.out, in_shape);
+  });
+}
+
+template <typename T>
+Tensor<T> view(const Tensor<T>& x, const Shape& shape) {
+  return reshape(x, shape);  // storage is always contiguous, so every reshape is a view
+}
+
+// x broadcast (and materialised) to `shape`; -1 keeps a dimension's size.
+template <typename T>
+Tensor<T> expand(const Tensor<T>& x, const Shape& shape) {
+  Shape target = shape;
+  const std::size_t offset = target.size() >= x.shape().size() ? target.size() - x.shape().size() : 0;
+  for (std::size_t i = 0; i < target.size(); ++i)
+    if (target[i] == -1 && i >= offset) target[i] = x.shape()[i - offset];
+  if (target.size() < x.shape().size() || !detail::broadcastable_to(x.shape(), target))
+    detail::fail<ShapeError>("expand: a tensor of shape ", detail::show(x.shape()), " cannot be expanded to ",
+                             detail::show(shape), "; each dimension must match or be 1 in the source");
+  if (target == x.shape()) return x;
+  Tensor<T> out = detail::expand_kernel(x, target);
+  // The adjoint of broadcasting is summing: the engine reduces g.out to x's shape.
+  return record(out, "ExpandBackward0", {x}, [](Grads<T>& g) { g.in[0] = g.out; });
+}
+
+// x summed over the dimensions broadcasting would add or stretch to reach x.shape()
+// from `shape`. The engine applies it to gradients of broadcast inputs.
+template <typename T>
+Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  if (!detail::broadcastable_to(shape, x.shape()))
+    detail::fail<ShapeError>("sum_to: a tensor of shape ", detail::show(x.shape()), " cannot be summed to ",
+                             detail::show(shape), "; the target must broadcast to the source");
+  Tensor<T> out = detail::sum_to_kernel(x, shape);
+  return record(out, "SumToBackward0", {x}, [in_shape = x.shape()](Grads<T>& g) {
+    g.in[0] = expand(g.out, in_shape);
+  });
+}
+
+// Swaps two dimensions (the result is a new contiguous tensor).
+template <typename T>
+Tensor<T> transpose(const Tensor<T>& x, std::int64_t dim0, std::int64_t dim1) {
+  const std::size_t rank = x.shape().size();
+  const std::size_t d0 = detail::wrap_dim("transpose", dim0, rank), d1 = detail::wrap_dim("transpose", dim1, rank);
+  if (rank < 2 || d0 == d1)
+    return record(detail::copy_kernel(x), "TransposeBackward0", {x}, [](Grads<T>& g) { g.in[0] = g.out; });
+  std::vector<std::size_t> perm(rank);
+  for (std::size_t i = 0; i < rank; ++i) perm[i] = i;
+  std::swap(perm[d0], perm[d1]);
+  Tensor<T> out = detail::permute_kernel(x, perm);
+  return record(out, "TransposeBackward0", {x}, [d0, d1](Grads<T>& g) {
+    g.in[0] = transpose(g.out, static_cast<std::int64_t>(d0), static_cast<std::int64_t>(d1));
+  });
+}
+
+// Matrix transpose of a tensor with at most 2 dimensions.
+template <typename T>
+Tensor<T> t(const Tensor<T>& x) {
+  if (x.dim() > 2)
+    detail::fail<ShapeError>("t: expects a tensor with at most 2 dimensions, got shape ", detail::show(x.shape()),
+                             "; use transpose(dim0, dim1)");
+  if (x.dim() < 2) return record(detail::copy_kernel(x), "TBackward0", {x}, [](Grads<T>& g) { g.in[0] = g.out; });
+  Tensor<T> out = detail::permute_kernel(x, {1, 0});
+  return record(out, "TBackward0", {x}, [](Grads<T>& g) { g.in[0] = t(g.out); });
+}
+
+// A copy with its own storage; gradients pass straight through.
+template <typename T>
+Tensor<T> clone(const Tensor<T>& x) {
+  return record(detail::copy_kernel(x), "CloneBackward0", {x}, [](Grads<T>& g) { g.in[0] = g.out; });
+}
+
+}  // namespace tapegrad
