@@ -35,7 +35,7 @@ inline void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
 namespace detail {
 template <typename T>
 Tensor<T> finish(Tensor<T> t, const TensorOptions& options) {
-  if (options.requires_grad) t.requires_grad_(true);
+  if (options.requires_grad()) t.requires_grad_(true);
   return t;
 }
 

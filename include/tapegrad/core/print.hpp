@@ -37,8 +37,6 @@ class ValueFormatter {
       std::vector<double> nonzero;
       for (T v : values)
         if (std::isfinite(v) && v != T(0)) nonzero.push_back(std::fabs(static_cast<double>(v)));
-      for (T v : values)
-        if (!std::isfinite(v)) width_ = std::max(width_, format(v).size());
       if (nonzero.empty()) return;
       const double lo = *std::min_element(nonzero.begin(), nonzero.end());
       const double hi = *std::max_element(nonzero.begin(), nonzero.end());

@@ -22,11 +22,22 @@ namespace tapegrad {
 template <typename T>
 struct MaxResult;  // values and indices of max/min over a dim
 
-// Options for factories: tg::ones<double>({2, 2}, tg::requires_grad()).
-struct TensorOptions {
-  bool requires_grad = false;
+// Options for factories: tg::ones<double>({2, 2}, tg::requires_grad()). Not an
+// aggregate on purpose, so a braced shape like {2} never converts to options.
+class TensorOptions {
+ public:
+  TensorOptions() = default;
+  TensorOptions requires_grad(bool value) const {
+    TensorOptions o = *this;
+    o.requires_grad_ = value;
+    return o;
+  }
+  bool requires_grad() const { return requires_grad_; }
+
+ private:
+  bool requires_grad_ = false;
 };
-inline TensorOptions requires_grad(bool value = true) { return TensorOptions{value}; }
+inline TensorOptions requires_grad(bool value = true) { return TensorOptions().requires_grad(value); }
 
 template <typename T = double>
 class Tensor {

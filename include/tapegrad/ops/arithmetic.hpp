@@ -141,13 +141,17 @@ Tensor<T> zero_where(const Tensor<T>& t, const Tensor<T>& mask) {
 
 // x^y element-wise, broadcasting.
 // NOTE: d/dy x^y = x^y log x is taken as 0 where x == 0 and y >= 0 (PyTorch's choice),
-// instead of the 0 * -inf = nan the formula gives.
+// instead of the 0 * -inf = nan the formula gives. Likewise d/dx x^0 = 0 everywhere,
+// also at x = 0 where y x^(y-1) gives 0 * inf = nan (as for the scalar exponent).
 template <typename T>
 Tensor<T> pow(const Tensor<T>& x, const Tensor<T>& y) {
   Tensor<T> out = detail::binary_map("pow", x, y, [](const auto& a, const auto& b) { return a.pow(b); });
   return record(out, "PowBackward1", {x, y}, [sx = save(x), sy = save(y), so = save_output(out)](Grads<T>& g) {
     const Tensor<T> xv = g[sx], yv = g[sy];
-    if (g.needs(0)) g.in[0] = g.out * yv * pow(xv, yv - T(1));  // d/dx x^y = y x^(y-1)
+    if (g.needs(0)) {
+      const Tensor<T> zero_exponent = detail::unary_map(yv, [](const auto& b) { return (b == T(0)).template cast<T>(); });
+      g.in[0] = detail::zero_where(g.out * yv * pow(xv, yv - T(1)), zero_exponent);  // d/dx x^y = y x^(y-1)
+    }
     if (g.needs(1)) {
       Tensor<T> mask = detail::binary_map("pow", xv, yv, [](const auto& a, const auto& b) {
         return ((a == T(0)) && (b >= T(0))).template cast<T>();

@@ -16,9 +16,12 @@ bool is_matrix_input(const Grads<T>& g, std::size_t i) {
 }
 
 // op(a) @ op(b) over the last two dims, broadcasting leading (batch) dims.
-// op(m) = m^T when the flag is set.
+// op(m) = m^T when the flag is set. squeeze_rows / squeeze_cols drop the n / m
+// dimension from the result (matmul's 1-D operands) before it is recorded, so the
+// result's grad_fn is this product (DotBackward0, MvBackward0), not a view of it.
 template <typename T>
-Tensor<T> gemm(const char* name, const Tensor<T>& a, const Tensor<T>& b, bool trans_a, bool trans_b) {
+Tensor<T> gemm(const char* name, const Tensor<T>& a, const Tensor<T>& b, bool trans_a, bool trans_b,
+               bool squeeze_rows = false, bool squeeze_cols = false) {
   const Shape& sa = a.shape();
   const Shape& sb = b.shape();
   const std::int64_t ra = sa[sa.size() - 2], ca = sa[sa.size() - 1];
@@ -45,8 +48,9 @@ Tensor<T> gemm(const char* name, const Tensor<T>& a, const Tensor<T>& b, bool tr
   };
 
   const std::int64_t batches = numel_of(batch);
-  if (batches == 0 || n == 0 || m == 0) return out;
-  if (batch_b.empty() && !trans_a) {
+  if (batches == 0 || n == 0 || m == 0) {
+    // empty result: nothing to compute, but it is still recorded
+  } else if (batch_b.empty() && !trans_a) {
     // [..., n, k] @ [k, m]: fold the batch into the rows, one large product.
     multiply(a.data_ptr(), batches * n, b.data_ptr(), out.data_ptr(), batches * n);
   } else {
@@ -67,20 +71,31 @@ Tensor<T> gemm(const char* name, const Tensor<T>& a, const Tensor<T>& b, bool tr
     }
   }
 
+  const bool squeeze = squeeze_rows || squeeze_cols;
+  Shape matrix_shape = out.shape();
+  if (squeeze) {
+    Shape shape = matrix_shape;
+    if (squeeze_cols) shape.pop_back();
+    if (squeeze_rows) shape.erase(shape.end() - (squeeze_cols ? 1 : 2));
+    out = Tensor<T>(alias_impl(*out.impl(), std::move(shape)));
+  }
+
   // C = op(A) op(B):  dA = dC op(B)^T  (or its transpose),  dB = op(A)^T dC  (or its transpose)
-  return record(out, name, {a, b}, [sa = save(a), sb = save(b), trans_a, trans_b, name](Grads<T>& g) {
+  return record(out, name, {a, b},
+                [sa = save(a), sb = save(b), trans_a, trans_b, name, squeeze, matrix_shape](Grads<T>& g) {
+    const Tensor<T> dc = squeeze ? reshape(g.out, matrix_shape) : g.out;
     if (g.needs(0)) {
       const Tensor<T> bv = g[sb];
-      g.in[0] = trans_a ? gemm(name, bv, g.out, trans_b, true) : gemm(name, g.out, bv, false, !trans_b);
+      g.in[0] = trans_a ? gemm(name, bv, dc, trans_b, true) : gemm(name, dc, bv, false, !trans_b);
     }
     if (g.needs(1)) {
       const Tensor<T> av = g[sa];
       if (!trans_b && !trans_a && av.dim() > 2 && is_matrix_input(g, 1)) {
         // [..., n, k] @ [k, m]: dB = A^T dC over all folded rows, one product.
         const std::int64_t k = av.shape().back();
-        g.in[1] = gemm(name, reshape(av, {-1, k}), reshape(g.out, {-1, g.out.shape().back()}), true, false);
+        g.in[1] = gemm(name, reshape(av, {-1, k}), reshape(dc, {-1, dc.shape().back()}), true, false);
       } else {
-        g.in[1] = trans_b ? gemm(name, g.out, av, true, trans_a) : gemm(name, av, g.out, !trans_a, false);
+        g.in[1] = trans_b ? gemm(name, dc, av, true, trans_a) : gemm(name, av, dc, !trans_a, false);
       }
     }
   });
@@ -101,14 +116,14 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
     if (a.numel() != b.numel())
       detail::fail<ShapeError>("matmul: shapes ", detail::show(a.shape()), " and ", detail::show(b.shape()),
                                " cannot be multiplied (", a.numel(), " != ", b.numel(), ")");
-    return reshape(detail::gemm("DotBackward0", reshape(a, {1, -1}), reshape(b, {-1, 1}), false, false), {});
+    return detail::gemm("DotBackward0", reshape(a, {1, -1}), reshape(b, {-1, 1}), false, false, true, true);
   }
   if (a.dim() == 2 && b.dim() == 2) return detail::gemm("MmBackward0", a, b, false, false);
   if (a.dim() == 2 && b.dim() == 1) {
     if (a.shape()[1] != b.numel())
       detail::fail<ShapeError>("matmul: shapes ", detail::show(a.shape()), " and ", detail::show(b.shape()),
                                " cannot be multiplied (", a.shape()[1], " != ", b.numel(), ")");
-    return reshape(detail::gemm("MvBackward0", a, reshape(b, {-1, 1}), false, false), {-1});
+    return detail::gemm("MvBackward0", a, reshape(b, {-1, 1}), false, false, false, true);
   }
   // Batched (or 1-D @ 2-D): lift 1-D operands to matrices, then drop the added dim.
   const bool lift_a = a.dim() == 1, lift_b = b.dim() == 1;
@@ -118,12 +133,8 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
     detail::fail<ShapeError>("matmul: shapes ", detail::show(a.shape()), " and ", detail::show(b.shape()),
                              " cannot be multiplied (", a2.shape().back(), " != ", b2.shape()[b2.shape().size() - 2],
                              ")");
-  Tensor<T> out = detail::gemm(a.dim() <= 2 && b.dim() <= 2 ? "MmBackward0" : "BmmBackward0", a2, b2, false, false);
-  if (!lift_a && !lift_b) return out;
-  Shape shape = out.shape();
-  if (lift_b) shape.pop_back();
-  if (lift_a) shape.erase(shape.end() - (lift_b ? 1 : 2));
-  return reshape(out, shape);
+  return detail::gemm(a.dim() <= 2 && b.dim() <= 2 ? "MmBackward0" : "BmmBackward0", a2, b2, false, false, lift_a,
+                      lift_b);
 }
 
 }  // namespace tapegrad

@@ -50,9 +50,10 @@ template <typename T>
 Tensor<T> scatter_dim(const Tensor<T>& g, const Tensor<std::int64_t>& index, const DimSplit& s);
 
 // out[o, 0, i] = src[o, index[o, i], i]: picks one element along the split dim.
+// The result has keep_shape, the shape of the scatter_dim input it is the adjoint of.
 template <typename T>
 Tensor<T> gather_dim(const Tensor<T>& src, const Tensor<std::int64_t>& index, const DimSplit& s) {
-  Tensor<T> out = empty<T>(s.out_shape);
+  Tensor<T> out = empty<T>(s.keep_shape);
   const T* ps = src.data_ptr();
   const std::int64_t* pi = index.data_ptr();
   T* po = out.data_ptr();
@@ -65,7 +66,7 @@ Tensor<T> gather_dim(const Tensor<T>& src, const Tensor<std::int64_t>& index, co
 template <typename T>
 Tensor<T> scatter_dim(const Tensor<T>& g, const Tensor<std::int64_t>& index, const DimSplit& s) {
   Shape full = s.keep_shape;
-  full[s.dim] = s.n;
+  if (!full.empty()) full[s.dim] = s.n;  // a 0-d tensor has no dim to restore
   Tensor<T> out = empty<T>(full);
   vec(out).setZero();
   const T* pg = g.data_ptr();

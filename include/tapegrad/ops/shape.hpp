@@ -99,6 +99,11 @@ Tensor<T> expand(const Tensor<T>& x, const Shape& shape) {
   const std::size_t offset = target.size() >= x.shape().size() ? target.size() - x.shape().size() : 0;
   for (std::size_t i = 0; i < target.size(); ++i)
     if (target[i] == -1 && i >= offset) target[i] = x.shape()[i - offset];
+  for (std::size_t i = 0; i < target.size(); ++i)
+    if (target[i] < 0)
+      detail::fail<ShapeError>("expand: invalid size ", shape[i], " for dimension ", i, " in ", detail::show(shape),
+                               i < offset ? "; -1 is only allowed for dimensions the tensor already has"
+                                          : "; sizes must be non-negative, or -1 to keep a dimension");
   if (target.size() < x.shape().size() || !detail::broadcastable_to(x.shape(), target))
     detail::fail<ShapeError>("expand: a tensor of shape ", detail::show(x.shape()), " cannot be expanded to ",
                              detail::show(shape), "; each dimension must match or be 1 in the source");
