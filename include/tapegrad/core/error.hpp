@@ -7,6 +7,16 @@
 #include <string>
 #include <utility>
 
+// Keeps shared helpers out of line: in a header-only library every inlined copy is
+// compiled again in every user's program.
+#if defined(__GNUC__) || defined(__clang__)
+#define TAPEGRAD_NOINLINE __attribute__((noinline))
+#define TAPEGRAD_COLD __attribute__((noinline, cold))
+#else
+#define TAPEGRAD_NOINLINE
+#define TAPEGRAD_COLD
+#endif
+
 namespace tapegrad {
 
 // Base of everything tapegrad throws; catch this to catch them all.
@@ -44,7 +54,7 @@ namespace detail {
 
 // Builds a message from streamable pieces: throw_error<ShapeError>("add: ", a, " vs ", b).
 template <typename E = Error, typename... Parts>
-[[noreturn]] void fail(const Parts&... parts) {
+[[noreturn]] TAPEGRAD_COLD void fail(const Parts&... parts) {
   std::ostringstream os;
   (os << ... << parts);
   throw E(os.str());

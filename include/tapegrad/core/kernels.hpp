@@ -28,7 +28,7 @@ struct BroadcastLoop {
   std::array<Shape, 2> strides;  // per operand
 };
 
-inline BroadcastLoop make_broadcast_loop(const Shape& out, const Shape& a, const Shape& b) {
+TAPEGRAD_NOINLINE inline BroadcastLoop make_broadcast_loop(const Shape& out, const Shape& a, const Shape& b) {
   BroadcastLoop loop;
   const Shape sa = broadcast_strides(a, out), sb = broadcast_strides(b, out);
   for (std::size_t i = 0; i < out.size(); ++i) {
@@ -76,43 +76,53 @@ void for_each_run(const BroadcastLoop& loop, Run run) {
   }
 }
 
-// out = f(a, b) with NumPy broadcasting. `f` takes two Eigen array expressions of
-// equal length (a broadcast operand arrives as a constant expression).
+// out[0:n] = f(a[0:n], b[0:n]) where an operand that does not run (stride 0) repeats
+// one value. Broadcast values are copied into a small stack buffer, so `f` is only
+// ever applied to two plain maps: one Eigen kernel per op instead of one per
+// broadcast pattern, which keeps compile time down.
+template <typename T, typename F>
+void apply_run(F& f, const T* pa, bool a_runs, const T* pb, bool b_runs, T* po, std::int64_t n) {
+  if (a_runs && b_runs) {
+    ArrayMap<T>(po, n) = f(ConstArrayMap<T>(pa, n), ConstArrayMap<T>(pb, n));
+    return;
+  }
+  constexpr std::int64_t kChunk = 256;
+  alignas(64) T repeated_a[kChunk];
+  alignas(64) T repeated_b[kChunk];
+  const std::int64_t fill = std::min(n, kChunk);
+  if (!a_runs) std::fill_n(repeated_a, fill, *pa);
+  if (!b_runs) std::fill_n(repeated_b, fill, *pb);
+  for (std::int64_t i = 0; i < n; i += kChunk) {
+    const std::int64_t m = std::min(kChunk, n - i);
+    ArrayMap<T>(po + i, m) = f(ConstArrayMap<T>(a_runs ? pa + i : repeated_a, m),
+                               ConstArrayMap<T>(b_runs ? pb + i : repeated_b, m));
+  }
+}
+
+// out = f(a, b) with NumPy broadcasting; `f` takes two Eigen array maps of equal length.
 template <typename T, typename F>
 Tensor<T> binary_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
-  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
   if (a.shape() == b.shape()) {
     Tensor<T> out = empty<T>(a.shape());
-    vec(out) = f(vec(a), vec(b));
+    apply_run(f, a.data_ptr(), true, b.data_ptr(), true, out.data_ptr(), out.numel());
     return out;
   }
-  Shape shape = broadcast_shapes(op, a.shape(), b.shape());
-  Tensor<T> out = empty<T>(shape);
-  const Eigen::Index n = static_cast<Eigen::Index>(out.numel());
-  if (b.numel() == 1 && a.numel() == out.numel()) {
-    vec(out) = f(vec(a), Array::Constant(n, b.data_ptr()[0]));
+  Tensor<T> out = empty<T>(broadcast_shapes(op, a.shape(), b.shape()));
+  if (a.numel() == out.numel() && b.numel() == 1) {
+    apply_run(f, a.data_ptr(), true, b.data_ptr(), false, out.data_ptr(), out.numel());
     return out;
   }
-  if (a.numel() == 1 && b.numel() == out.numel()) {
-    vec(out) = f(Array::Constant(n, a.data_ptr()[0]), vec(b));
+  if (b.numel() == out.numel() && a.numel() == 1) {
+    apply_run(f, a.data_ptr(), false, b.data_ptr(), true, out.data_ptr(), out.numel());
     return out;
   }
-  const BroadcastLoop loop = make_broadcast_loop(shape, a.shape(), b.shape());
+  const BroadcastLoop loop = make_broadcast_loop(out.shape(), a.shape(), b.shape());
   const bool a_runs = loop.strides[0].back() != 0, b_runs = loop.strides[1].back() != 0;
   const T* pa = a.data_ptr();
   const T* pb = b.data_ptr();
   T* po = out.data_ptr();
   for_each_run(loop, [&](std::int64_t oa, std::int64_t ob, std::int64_t row, std::int64_t len) {
-    const Eigen::Index m = static_cast<Eigen::Index>(len);
-    ArrayMap<T> dst(po + row * len, m);
-    if (a_runs && b_runs)
-      dst = f(ConstArrayMap<T>(pa + oa, m), ConstArrayMap<T>(pb + ob, m));
-    else if (a_runs)
-      dst = f(ConstArrayMap<T>(pa + oa, m), Array::Constant(m, pb[ob]));
-    else if (b_runs)
-      dst = f(Array::Constant(m, pa[oa]), ConstArrayMap<T>(pb + ob, m));
-    else
-      dst = f(Array::Constant(m, pa[oa]), Array::Constant(m, pb[ob]));
+    apply_run(f, pa + oa, a_runs, pb + ob, b_runs, po + row * len, len);
   });
   return out;
 }
@@ -120,7 +130,7 @@ Tensor<T> binary_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f
 // The sum of `x` over the dimensions that broadcasting expanded from `shape`:
 // the adjoint of broadcasting `shape` up to x.shape().
 template <typename T>
-Tensor<T> sum_to_kernel(const Tensor<T>& x, const Shape& shape) {
+TAPEGRAD_NOINLINE Tensor<T> sum_to_kernel(const Tensor<T>& x, const Shape& shape) {
   Tensor<T> out = empty<T>(shape);
   if (out.numel() == 1) {
     out.data_ptr()[0] = vec(x).sum();
@@ -145,7 +155,7 @@ Tensor<T> sum_to_kernel(const Tensor<T>& x, const Shape& shape) {
 
 // x materialised at a broadcast shape (the adjoint of sum_to_kernel).
 template <typename T>
-Tensor<T> expand_kernel(const Tensor<T>& x, const Shape& shape) {
+TAPEGRAD_NOINLINE Tensor<T> expand_kernel(const Tensor<T>& x, const Shape& shape) {
   Tensor<T> out = empty<T>(shape);
   if (x.numel() == 1) {
     vec(out).setConstant(x.data_ptr()[0]);

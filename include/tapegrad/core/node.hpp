@@ -14,6 +14,8 @@
 // to the input's shape by the engine, never inside a rule.
 
 #include <array>
+#include <cstddef>
+#include <new>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -140,7 +142,7 @@ namespace detail {
 
 // The node a gradient for `t` flows into: its grad_fn, or its leaf accumulator.
 template <typename T>
-Edge<T> gradient_edge(const Tensor<T>& t) {
+TAPEGRAD_NOINLINE Edge<T> gradient_edge(const Tensor<T>& t) {
   const auto& impl = t.impl();
   if (!impl->requires_grad) return Edge<T>{nullptr, 0, impl->shape};
   if (impl->grad_fn) return Edge<T>{impl->grad_fn, impl->output_nr, impl->shape};
@@ -210,52 +212,99 @@ struct Grads {
   Tensor<T> operator[](const Saved<T>& s) const { return s.unpack(node); }
 };
 
-// A node whose backward rule is a lambda stored inline (no std::function, no extra
-// allocation). Releasing it destroys the lambda and with it the saved tensors.
-template <typename T, typename Backward>
+// The node of every recorded op. Its backward rule (a lambda) is stored type-erased
+// in an inline buffer: one node class for all ops instead of one per lambda, which
+// keeps both allocations (one per op) and compile time down. Releasing the node
+// destroys the lambda and with it the saved tensors.
+template <typename T>
 class FunctionNode final : public Node<T> {
  public:
-  FunctionNode(const char* name, Backward backward) : name_(name), backward_(std::move(backward)) {}
+  template <typename F>
+  FunctionNode(const char* name, F&& backward) : name_(name) {
+    using Fn = std::decay_t<F>;
+    if constexpr (sizeof(Fn) <= sizeof(inline_) && alignof(Fn) <= alignof(std::max_align_t)) {
+      rule_ = new (inline_) Fn(std::forward<F>(backward));
+    } else {
+      rule_ = new Fn(std::forward<F>(backward));
+    }
+    invoke_ = [](void* rule, Grads<T>& g) { (*static_cast<Fn*>(rule))(g); };
+    destroy_ = [](void* rule, bool is_inline) {
+      if (is_inline)
+        static_cast<Fn*>(rule)->~Fn();
+      else
+        delete static_cast<Fn*>(rule);
+    };
+    // A rule that captured nothing keeps nothing alive and stays runnable after
+    // backward (like AddBackward0 in PyTorch); one that captured state is freed.
+    stateless_ = std::is_empty_v<Fn>;
+  }
+  ~FunctionNode() override { destroy_rule(); }
+
   const char* name() const override { return name_; }
 
   void apply(const std::vector<Tensor<T>>& grad_outputs, std::vector<Tensor<T>>& grad_inputs) override {
-    if (!backward_)
+    if (!rule_)
       detail::fail<GraphError>(
           "backward: trying to backward through ", name_, " a second time, but its saved tensors were freed by "
           "the first backward; pass retain_graph=true to the first backward() (or tg::grad) to keep them");
     Tensor<T> undefined;
     Grads<T> g{grad_outputs.empty() ? undefined : grad_outputs[0], grad_outputs, grad_inputs, *this};
-    (*backward_)(g);
+    invoke_(rule_, g);
   }
 
-  // A rule that captured nothing keeps nothing alive and stays runnable (like
-  // AddBackward0 in PyTorch); one that captured state is freed.
   void release_saved() override {
-    if constexpr (!std::is_empty_v<Backward>) backward_.reset();
+    if (!stateless_) destroy_rule();
   }
 
  private:
+  void destroy_rule() {
+    if (!rule_) return;
+    destroy_(rule_, rule_ == static_cast<void*>(inline_));
+    rule_ = nullptr;
+  }
+
   const char* name_;
-  std::optional<Backward> backward_;
+  void* rule_ = nullptr;
+  void (*invoke_)(void*, Grads<T>&) = nullptr;
+  void (*destroy_)(void*, bool) = nullptr;
+  bool stateless_ = false;
+  alignas(std::max_align_t) unsigned char inline_[96];
 };
 
-// Connects `out` to the graph: if grad mode is on and any input requires grad, `out`
-// gets a grad_fn named `name` whose rule is `backward`. Returns `out`.
-template <typename T, typename F>
-Tensor<T> record(Tensor<T> out, const char* name,
-                 std::initializer_list<std::reference_wrapper<const Tensor<detail::type_identity_t<T>>>> inputs,
-                 F&& backward) {
-  if (!is_grad_enabled()) return out;
-  bool any = false;
-  for (const Tensor<T>& in : inputs) any = any || in.requires_grad();
-  if (!any) return out;
-  auto node = std::make_shared<FunctionNode<T, std::decay_t<F>>>(name, std::forward<F>(backward));
+namespace detail {
+
+template <typename T>
+using InputList = std::initializer_list<std::reference_wrapper<const Tensor<type_identity_t<T>>>>;
+
+template <typename T>
+bool should_record(InputList<T> inputs) {
+  if (!is_grad_enabled()) return false;
+  for (const Tensor<T>& in : inputs)
+    if (in.requires_grad()) return true;
+  return false;
+}
+
+// The part of record() that does not depend on the backward rule's type, kept out
+// of line so each op does not carry its own copy.
+template <typename T>
+TAPEGRAD_NOINLINE Tensor<T> attach_node(Tensor<T> out, std::shared_ptr<Node<T>> node, InputList<T> inputs) {
   node->reserve_next_edges(inputs.size());
-  for (const Tensor<T>& in : inputs) node->add_next_edge(detail::gradient_edge(in));
+  for (const Tensor<T>& in : inputs) node->add_next_edge(gradient_edge(in));
   out.impl()->requires_grad = true;
   out.impl()->grad_fn = std::move(node);
   out.impl()->output_nr = 0;
   return out;
+}
+
+}  // namespace detail
+
+// Connects `out` to the graph: if grad mode is on and any input requires grad, `out`
+// gets a grad_fn named `name` whose rule is `backward`. Returns `out`.
+template <typename T, typename F>
+Tensor<T> record(Tensor<T> out, const char* name, detail::InputList<T> inputs, F&& backward) {
+  if (!detail::should_record<T>(inputs)) return out;
+  return detail::attach_node<T>(std::move(out), std::make_shared<FunctionNode<T>>(name, std::forward<F>(backward)),
+                                inputs);
 }
 
 }  // namespace tapegrad

@@ -37,7 +37,7 @@ namespace detail {
 
 // A fresh, uninitialised contiguous tensor implementation.
 template <typename T>
-std::shared_ptr<TensorImpl<T>> make_impl(Shape shape) {
+TAPEGRAD_NOINLINE std::shared_ptr<TensorImpl<T>> make_impl(Shape shape) {
   auto impl = std::make_shared<TensorImpl<T>>();
   impl->numel = numel_of(shape);
   impl->shape = std::move(shape);
@@ -47,7 +47,7 @@ std::shared_ptr<TensorImpl<T>> make_impl(Shape shape) {
 
 // A new implementation sharing `src`'s storage (reshape, detach, saved outputs).
 template <typename T>
-std::shared_ptr<TensorImpl<T>> alias_impl(const TensorImpl<T>& src, Shape shape) {
+TAPEGRAD_NOINLINE std::shared_ptr<TensorImpl<T>> alias_impl(const TensorImpl<T>& src, Shape shape) {
   auto impl = std::make_shared<TensorImpl<T>>();
   impl->storage = src.storage;
   impl->offset = src.offset;

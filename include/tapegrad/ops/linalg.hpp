@@ -38,13 +38,22 @@ Tensor<T> gemm(const char* name, const Tensor<T>& a, const Tensor<T>& b, bool tr
   out_shape.push_back(m);
   Tensor<T> out = empty<T>(out_shape);
 
+  // Three Eigen product kernels (NN, TN, NT); A^T B^T is computed as (B A)^T through
+  // the NN kernel, as each kernel costs compile time in every program using matmul.
   auto multiply = [&](const T* pa, std::int64_t rows_a, const T* pb, T* po, std::int64_t rows_out) {
     ConstMatrixMap<T> A(pa, trans_a ? ra : rows_a, ca), B(pb, rb, cb);
     MatrixMap<T> C(po, rows_out, m);
-    if (!trans_a && !trans_b) C.noalias() = A * B;
-    else if (trans_a && !trans_b) C.noalias() = A.transpose() * B;
-    else if (!trans_a && trans_b) C.noalias() = A * B.transpose();
-    else C.noalias() = A.transpose() * B.transpose();
+    if (!trans_a && !trans_b) {
+      C.noalias() = A * B;
+    } else if (trans_a && !trans_b) {
+      C.noalias() = A.transpose() * B;
+    } else if (!trans_a && trans_b) {
+      C.noalias() = A * B.transpose();
+    } else {
+      RowMatrix<T> ba(m, n);
+      ba.noalias() = B * A;
+      C = ba.transpose();
+    }
   };
 
   const std::int64_t batches = numel_of(batch);

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds and runs tests/consumer/main.cpp the three documented ways, and compiles the
+# library as C++20 with warnings as errors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=build/consumers
+rm -rf "$work"
+mkdir -p "$work"
+warn=(-Wall -Wextra -Wpedantic -Werror)
+
+# 1. cmake --install, then find_package(tapegrad) from another project.
+cmake -S . -B "$work/lib" -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF >/dev/null
+cmake --install "$work/lib" --prefix "$root/$work/prefix" >/dev/null
+cmake -S tests/consumer -B "$work/find_package" -DTAPEGRAD_CONSUMER_MODE=find_package \
+  -DCMAKE_PREFIX_PATH="$root/$work/prefix" >/dev/null
+cmake --build "$work/find_package" >/dev/null
+"$work/find_package/consumer"
+echo "find_package: ok"
+
+# 2. add_subdirectory(tapegrad) in another project.
+cmake -S tests/consumer -B "$work/subdirectory" -DTAPEGRAD_CONSUMER_MODE=subdirectory \
+  -DTAPEGRAD_SOURCE_DIR="$root" >/dev/null
+cmake --build "$work/subdirectory" >/dev/null
+"$work/subdirectory/consumer"
+echo "add_subdirectory: ok"
+
+# 3. No CMake at all: the include path and Eigen's.
+g++ -std=c++17 "${warn[@]}" -I include -I /usr/include/eigen3 tests/consumer/main.cpp -o "$work/plain"
+"$work/plain"
+echo "plain -I include: ok"
+
+# C++20: the same program and the tutorial example compile cleanly and run.
+g++ -std=c++20 "${warn[@]}" -I include -I /usr/include/eigen3 tests/consumer/main.cpp -o "$work/cxx20"
+"$work/cxx20"
+g++ -std=c++20 "${warn[@]}" -I include -I /usr/include/eigen3 examples/gradient_check.cpp -o "$work/cxx20_example"
+"$work/cxx20_example" >/dev/null
+echo "C++20: ok"
+echo "consumers: 4 passed, 0 failed"

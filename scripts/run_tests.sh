@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds and runs the whole test suite:
+#   1. the Catch2 tests, examples and benchmark (RelWithDebInfo, warnings as errors);
+#   2. the benchmark once, as a smoke test;
+#   3. the tests again under AddressSanitizer + UndefinedBehaviorSanitizer (leaks too);
+#   4. the three ways to consume tapegrad (find_package, add_subdirectory, plain -I)
+#      and a C++20 build.
+# Pass --quick to stop after step 2.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install_deps.sh libeigen3-dev catch2 libbenchmark-dev cmake g++ make
+jobs=$(nproc)
+
+echo "=== tests (RelWithDebInfo)"
+cmake -S . -B build/tests -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DTAPEGRAD_BUILD_TESTS=ON -DTAPEGRAD_BUILD_EXAMPLES=ON -DTAPEGRAD_BUILD_BENCH=ON >/dev/null
+cmake --build build/tests -j "$jobs"
+(cd build/tests && ctest --output-on-failure -j "$jobs")
+
+echo "=== benchmark smoke run"
+build/tests/bench/tapegrad_bench --benchmark_min_time=0.01 >/dev/null
+echo "benchmark ran"
+
+if [[ ${1:-} == --quick ]]; then
+  exit 0
+fi
+
+echo "=== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DTAPEGRAD_SANITIZE=ON \
+  -DTAPEGRAD_BUILD_TESTS=ON -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_BENCH=OFF >/dev/null
+cmake --build build/sanitize -j "$jobs"
+(cd build/sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure -j "$jobs")
+
+echo "=== consumers: find_package, add_subdirectory, plain -I, C++20"
+scripts/check_consumers.sh
