@@ -2,6 +2,7 @@
 // tapegrad core: tensors, the graph, the engine and the core ops. Include this for
 // the smallest compile time; tapegrad.hpp adds everything else.
 
+#include "version.hpp"
 #include "core/error.hpp"
 #include "core/shape.hpp"
 #include "core/storage.hpp"

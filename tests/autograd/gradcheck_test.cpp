@@ -77,6 +77,13 @@ TEST_CASE("gradgradcheck checks second derivatives", "[gradcheck]") {
   CHECK_FALSE(tg::gradcheck(bad_square, {x}).ok);
 }
 
+TEST_CASE("gradcheck handles outputs that share the input's storage", "[gradcheck]") {
+  auto x = tg::from_vector<double>({0.5, -1.0, 2.0, 3.0}, {2, 2}, tg::requires_grad());
+  CHECK(tg::gradcheck([](const Tensors& in) { return in[0]; }, {x}).ok);
+  CHECK(tg::gradcheck([](const Tensors& in) { return in[0].reshape({4}); }, {x}).ok);
+  CHECK(tg::gradcheck([](const Tensors& in) { return in[0].detach() * 0.0 + in[0]; }, {x}).ok);
+}
+
 TEST_CASE("gradcheck reports shape changes and undefined inputs", "[gradcheck]") {
   REQUIRE_THROWS_AS(tg::gradcheck([](const Tensors& in) { return in[0]; }, {tg::Tensor<double>()}), tg::ValueError);
 }

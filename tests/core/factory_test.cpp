@@ -28,6 +28,8 @@ TEST_CASE("ranges and identity", "[factory]") {
   CHECK(tg::linspace<double>(0, 1, 0).numel() == 0);
   REQUIRE_THROWS_AS(tg::linspace<double>(0, 1, -1), tg::ValueError);
   require_values(tg::eye<double>(2), {1, 0, 0, 1});
+  REQUIRE_THROWS_AS(tg::eye<double>(-1), tg::ValueError);
+  REQUIRE_THROWS_WITH(tg::eye<double>(2, -3), TG_CONTAINS("sizes must be non-negative"));
   auto r = tg::eye<double>(2, 3);
   CHECK(r.shape() == tg::Shape{2, 3});
   require_values(r, {1, 0, 0, 0, 1, 0});

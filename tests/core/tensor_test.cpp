@@ -15,6 +15,10 @@ TEST_CASE("shape queries, negative sizes and element access", "[tensor]") {
   REQUIRE_THROWS_WITH(x.at({0, 3, 0}), TG_CONTAINS("index 3 is out of range for dimension 1 of size 3"));
   REQUIRE_THROWS_WITH(x.at({0, 0}), TG_CONTAINS("2 indices given for a tensor of shape [2, 3, 4]"));
 
+  auto s = tg::scalar_tensor<double>(1.0);
+  REQUIRE_THROWS_AS(s.size(0), tg::IndexError);
+  REQUIRE_THROWS_WITH(s.size(-1), TG_CONTAINS("out of range for a 0-d tensor"));
+
   x.set({0, 1, 2}, -5.0);
   CHECK(x.at({0, 1, 2}) == -5.0);
 }
@@ -50,7 +54,8 @@ TEST_CASE("requires_grad, leaves, detach", "[tensor]") {
   CHECK(y.requires_grad());
   CHECK_FALSE(y.is_leaf());
   REQUIRE_THROWS_AS(y.requires_grad_(false), tg::GraphError);
-  REQUIRE_THROWS_WITH(y.requires_grad_(false), TG_CONTAINS("only leaf tensors can change requires_grad"));
+  REQUIRE_THROWS_WITH(y.requires_grad_(false), TG_CONTAINS("only leaf tensors can turn requires_grad off"));
+  CHECK(y.requires_grad_(true).requires_grad());  // asking again is allowed, as in PyTorch
 
   auto d = y.detach();
   CHECK_FALSE(d.requires_grad());
@@ -63,6 +68,19 @@ TEST_CASE("requires_grad, leaves, detach", "[tensor]") {
   plain.requires_grad_();
   CHECK(plain.requires_grad());
   CHECK(plain.is_leaf());
+}
+
+TEST_CASE("set_grad replaces .grad and checks the shape", "[tensor]") {
+  auto x = tg::ones<double>({2}, tg::requires_grad());
+  x.set_grad(tg::full<double>({2}, 5.0));
+  (x * 2).sum().backward();
+  require_values(x.grad(), {7, 7});
+  REQUIRE_THROWS_AS(x.set_grad(tg::ones<double>({3})), tg::ShapeError);
+  REQUIRE_THROWS_WITH(x.set_grad(tg::ones<double>({3})),
+                      TG_CONTAINS("a gradient of shape [3] does not match the tensor's shape [2]"));
+  require_values(x.grad(), {7, 7});
+  x.set_grad(tg::Tensor<double>());
+  CHECK_FALSE(x.grad().defined());
 }
 
 TEST_CASE("copies of a handle alias one tensor", "[tensor]") {

@@ -96,6 +96,13 @@ std::vector<Tensor<T>> call_outputs(F& f, const std::vector<Tensor<T>>& inputs) 
   }
 }
 
+template <typename T>
+std::vector<Tensor<T>> copies(const std::vector<Tensor<T>>& tensors) {
+  std::vector<Tensor<T>> out;
+  for (const auto& t : tensors) out.push_back(copy_kernel(t));
+  return out;
+}
+
 }  // namespace detail
 
 // Checks the analytic Jacobian of f at `inputs` against central differences.
@@ -165,9 +172,10 @@ GradcheckResult gradcheck(F f, const std::vector<Tensor<T>>& inputs, GradcheckOp
       T* p = leaf.data_ptr() + c;
       const T original = *p;
       *p = static_cast<T>(original + options.eps);
-      const std::vector<Tensor<T>> plus = detail::call_outputs<T>(f, leaves);
+      // Copies: an output may share the perturbed input's storage (reshape, identity).
+      const std::vector<Tensor<T>> plus = detail::copies(detail::call_outputs<T>(f, leaves));
       *p = static_cast<T>(original - options.eps);
-      const std::vector<Tensor<T>> minus = detail::call_outputs<T>(f, leaves);
+      const std::vector<Tensor<T>> minus = detail::copies(detail::call_outputs<T>(f, leaves));
       *p = original;
       std::int64_t r = 0;
       for (std::size_t o = 0; o < plus.size(); ++o) {

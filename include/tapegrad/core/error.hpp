@@ -2,9 +2,10 @@
 // Exceptions thrown by tapegrad. Every message names the op, shows the shapes or
 // values involved and, where one exists, the fix.
 
-#include <sstream>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 // Keeps shared helpers out of line: in a header-only library every inlined copy is
@@ -52,12 +53,29 @@ class GraphError : public Error {
 
 namespace detail {
 
-// Builds a message from streamable pieces: throw_error<ShapeError>("add: ", a, " vs ", b).
+// Message pieces: text, numbers (and, in shape.hpp, shapes). Plain overloads rather
+// than an ostream, so each distinct fail(...) call compiles to a few calls.
+inline void append(std::string& s, const char* text) { s += text; }
+inline void append(std::string& s, const std::string& text) { s += text; }
+template <typename N, std::enable_if_t<std::is_arithmetic_v<N>, int> = 0>
+void append(std::string& s, N value) {
+  if constexpr (std::is_same_v<N, bool>) {
+    s += value ? "true" : "false";
+  } else if constexpr (std::is_integral_v<N>) {
+    s += std::to_string(value);
+  } else {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", static_cast<double>(value));
+    s += buf;
+  }
+}
+
+// Throws E with a message built from the pieces: fail<ShapeError>("add: ", a, " vs ", b).
 template <typename E = Error, typename... Parts>
 [[noreturn]] TAPEGRAD_COLD void fail(const Parts&... parts) {
-  std::ostringstream os;
-  (os << ... << parts);
-  throw E(os.str());
+  std::string message;
+  (append(message, parts), ...);
+  throw E(message);
 }
 
 }  // namespace detail

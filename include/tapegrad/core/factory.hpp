@@ -110,8 +110,9 @@ Tensor<T> linspace(detail::type_identity_t<T> start, detail::type_identity_t<T> 
 // n x m identity (m defaults to n).
 template <typename T = double>
 Tensor<T> eye(std::int64_t n, std::int64_t m = -1, TensorOptions options = {}) {
-  if (m < 0) m = n;
-  if (n < 0) detail::fail<ValueError>("eye: n must be non-negative, got ", n);
+  if (n < 0 || m < -1)
+    detail::fail<ValueError>("eye: sizes must be non-negative, got n = ", n, ", m = ", m);
+  if (m == -1) m = n;
   Tensor<T> t = detail::empty<T>({n, m});
   detail::MatrixMap<T>(t.data_ptr(), n, m).setIdentity();
   return detail::finish(t, options);

@@ -81,7 +81,7 @@ class Node : public std::enable_shared_from_this<Node<T>> {
   }
 
   // As PyTorch prints it: "MulBackward0", "AccumulateGrad".
-  virtual const char* name() const = 0;
+  virtual std::string name() const = 0;
   const std::vector<Edge<T>>& next_edges() const { return next_edges_; }
   std::uint64_t sequence_nr() const { return sequence_nr_; }
   // How many gradients this node receives: one per output of the forward op.
@@ -123,7 +123,7 @@ template <typename T>
 class AccumulateGrad final : public Node<T> {
  public:
   explicit AccumulateGrad(std::shared_ptr<TensorImpl<T>> leaf) : leaf_(std::move(leaf)) {}
-  const char* name() const override { return "AccumulateGrad"; }
+  std::string name() const override { return "AccumulateGrad"; }
   const std::shared_ptr<TensorImpl<T>>& leaf() const { return leaf_; }
 
   void apply(const std::vector<Tensor<T>>& grad_outputs, std::vector<Tensor<T>>&) override {
@@ -240,7 +240,7 @@ class FunctionNode final : public Node<T> {
   }
   ~FunctionNode() override { destroy_rule(); }
 
-  const char* name() const override { return name_; }
+  std::string name() const override { return name_; }
 
   void apply(const std::vector<Tensor<T>>& grad_outputs, std::vector<Tensor<T>>& grad_inputs) override {
     if (!rule_)

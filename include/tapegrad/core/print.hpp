@@ -177,7 +177,7 @@ std::string to_string(const Tensor<T>& t) {
     s += printer.body(s.size());
   }
   if (t.grad_fn())
-    s += std::string(", grad_fn=<") + t.grad_fn()->name() + ">";
+    s += ", grad_fn=<" + t.grad_fn()->name() + ">";
   else if (t.requires_grad())
     s += ", requires_grad=True";
   return s + ")";

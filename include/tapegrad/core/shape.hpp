@@ -28,6 +28,7 @@ struct ShapeText {
   const Shape& shape;
 };
 inline std::ostream& operator<<(std::ostream& os, ShapeText s) { return os << to_string(s.shape); }
+inline void append(std::string& s, ShapeText shape) { s += to_string(shape.shape); }
 inline ShapeText show(const Shape& s) { return {s}; }
 
 inline std::int64_t numel_of(const Shape& shape) {

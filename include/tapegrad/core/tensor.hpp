@@ -58,7 +58,9 @@ class Tensor {
   std::int64_t dim() const { return static_cast<std::int64_t>(shape().size()); }
   std::int64_t numel() const { return checked().numel; }
   std::int64_t size(std::int64_t d) const {
-    return shape()[detail::wrap_dim("size", d, shape().size() == 0 ? 0 : shape().size())];
+    if (shape().empty())
+      detail::fail<IndexError>("size: dimension ", d, " is out of range for a 0-d tensor (it has no dimensions)");
+    return shape()[detail::wrap_dim("size", d, shape().size())];
   }
 
   // ---- data ----
@@ -89,10 +91,14 @@ class Tensor {
 
   // ---- autograd ----
   bool requires_grad() const { return defined() && impl_->requires_grad; }
+  // Leaves only: a computed tensor's requires_grad follows from its inputs (asking
+  // for true again is allowed, as in PyTorch; turning it off is not).
   Tensor& requires_grad_(bool value = true) {
-    if (!is_leaf())
-      detail::fail<GraphError>("requires_grad_: only leaf tensors can change requires_grad; this tensor was "
-                               "computed by ", grad_fn_name(), ". Use detach().requires_grad_() for a new leaf");
+    if (!is_leaf()) {
+      if (value) return *this;
+      detail::fail<GraphError>("requires_grad_: only leaf tensors can turn requires_grad off; this tensor was "
+                               "computed by ", grad_fn_name(), ". Use detach() for a tensor cut from the graph");
+    }
     if (value && !std::is_floating_point_v<T>)
       detail::fail<ValueError>("requires_grad_: only floating-point tensors can require gradients");
     checked().requires_grad = value;
@@ -103,7 +109,13 @@ class Tensor {
   std::uint32_t output_nr() const { return checked().output_nr; }
   // Gradient accumulated by backward(); undefined until one reaches this leaf.
   Tensor grad() const { return Tensor(checked().grad); }
-  void set_grad(const Tensor& g) { checked().grad = g.impl_; }
+  // Replaces .grad (an undefined tensor clears it); the shape must match.
+  void set_grad(const Tensor& g) {
+    if (g.defined() && g.shape() != shape())
+      detail::fail<ShapeError>("set_grad: a gradient of shape ", detail::show(g.shape()),
+                               " does not match the tensor's shape ", detail::show(shape()));
+    checked().grad = g.impl_;
+  }
   // Zeroes the accumulated gradient in place (keeps handles to it valid), or drops
   // it so the next backward() starts a fresh buffer.
   void zero_grad(bool set_to_none = false);
@@ -173,7 +185,7 @@ class Tensor {
     if (!impl_) detail::fail<ValueError>("tensor is undefined (default-constructed); create it with a factory");
     return *impl_;
   }
-  const char* grad_fn_name() const;
+  std::string grad_fn_name() const;
   std::size_t offset_of(const char* op, std::initializer_list<std::int64_t> index) const {
     const Shape& s = shape();
     if (index.size() != s.size())

@@ -7,7 +7,7 @@
 namespace tapegrad {
 
 template <typename T>
-const char* Tensor<T>::grad_fn_name() const {
+std::string Tensor<T>::grad_fn_name() const {
   return grad_fn() ? grad_fn()->name() : "a leaf";
 }
 
