@@ -36,6 +36,6 @@ inline void require_values(const tg::Tensor<double>& t, const std::vector<double
   REQUIRE(t.numel() == static_cast<std::int64_t>(expected.size()));
   for (std::size_t i = 0; i < expected.size(); ++i) {
     INFO("element " << i);
-    CHECK(t.data_ptr()[i] == Approx(expected[i]).margin(eps));
+    CHECK(t.data_ptr()[i] == Approx(expected[i]).epsilon(1e-12).margin(eps));
   }
 }
