@@ -81,7 +81,8 @@ void for_each_run(const BroadcastLoop& loop, Run run) {
 // ever applied to two plain maps: one Eigen kernel per op instead of one per
 // broadcast pattern, which keeps compile time down.
 template <typename T, typename F>
-void apply_run(F& f, const T* pa, bool a_runs, const T* pb, bool b_runs, T* po, std::int64_t n) {
+void apply_run(const T* pa, bool a_runs, const T* pb, bool b_runs, T* po, std::int64_t n) {
+  const F f{};
   if (a_runs && b_runs) {
     ArrayMap<T>(po, n) = f(ConstArrayMap<T>(pa, n), ConstArrayMap<T>(pb, n));
     return;
@@ -99,21 +100,25 @@ void apply_run(F& f, const T* pa, bool a_runs, const T* pb, bool b_runs, T* po, 
   }
 }
 
-// out = f(a, b) with NumPy broadcasting; `f` takes two Eigen array maps of equal length.
-template <typename T, typename F>
-Tensor<T> binary_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
+template <typename T>
+using RunKernel = void (*)(const T*, bool, const T*, bool, T*, std::int64_t);
+
+// The broadcasting around a run kernel: shared by every binary op (one copy per T).
+template <typename T>
+TAPEGRAD_NOINLINE Tensor<T> broadcast_apply(const char* op, const Tensor<T>& a, const Tensor<T>& b,
+                                            RunKernel<T> run) {
   if (a.shape() == b.shape()) {
     Tensor<T> out = empty<T>(a.shape());
-    apply_run(f, a.data_ptr(), true, b.data_ptr(), true, out.data_ptr(), out.numel());
+    run(a.data_ptr(), true, b.data_ptr(), true, out.data_ptr(), out.numel());
     return out;
   }
   Tensor<T> out = empty<T>(broadcast_shapes(op, a.shape(), b.shape()));
   if (a.numel() == out.numel() && b.numel() == 1) {
-    apply_run(f, a.data_ptr(), true, b.data_ptr(), false, out.data_ptr(), out.numel());
+    run(a.data_ptr(), true, b.data_ptr(), false, out.data_ptr(), out.numel());
     return out;
   }
   if (b.numel() == out.numel() && a.numel() == 1) {
-    apply_run(f, a.data_ptr(), false, b.data_ptr(), true, out.data_ptr(), out.numel());
+    run(a.data_ptr(), false, b.data_ptr(), true, out.data_ptr(), out.numel());
     return out;
   }
   const BroadcastLoop loop = make_broadcast_loop(out.shape(), a.shape(), b.shape());
@@ -122,10 +127,35 @@ Tensor<T> binary_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f
   const T* pb = b.data_ptr();
   T* po = out.data_ptr();
   for_each_run(loop, [&](std::int64_t oa, std::int64_t ob, std::int64_t row, std::int64_t len) {
-    apply_run(f, pa + oa, a_runs, pb + ob, b_runs, po + row * len, len);
+    run(pa + oa, a_runs, pb + ob, b_runs, po + row * len, len);
   });
   return out;
 }
+
+// out = F()(a, b) with NumPy broadcasting. F is a stateless function object taking
+// two Eigen array maps of equal length (one of the *Fn below, or your own).
+template <typename F, typename T>
+Tensor<T> binary_map(const char* op, const Tensor<T>& a, const Tensor<T>& b) {
+  static_assert(std::is_empty_v<F>, "binary_map: the element-wise function object must be stateless");
+  return broadcast_apply<T>(op, a, b, &apply_run<T, F>);
+}
+
+struct AddFn {
+  template <typename A, typename B>
+  auto operator()(const A& a, const B& b) const { return a + b; }
+};
+struct SubFn {
+  template <typename A, typename B>
+  auto operator()(const A& a, const B& b) const { return a - b; }
+};
+struct MulFn {
+  template <typename A, typename B>
+  auto operator()(const A& a, const B& b) const { return a * b; }
+};
+struct DivFn {
+  template <typename A, typename B>
+  auto operator()(const A& a, const B& b) const { return a / b; }
+};
 
 // The sum of `x` over the dimensions that broadcasting expanded from `shape`:
 // the adjoint of broadcasting `shape` up to x.shape().

@@ -59,14 +59,14 @@ template <typename T> Tensor<T> Tensor<T>::sum_to(const Shape& s) const { return
 
 namespace detail {
 // this (op)= other, other broadcast to this tensor's shape.
-template <typename T, typename F>
-Tensor<T>& inplace_binary(Tensor<T>& self, const char* op, const Tensor<T>& other, F f) {
+template <typename F, typename T>
+Tensor<T>& inplace_binary(Tensor<T>& self, const char* op, const Tensor<T>& other) {
   self.check_inplace(op);
   if (!broadcastable_to(other.shape(), self.shape()))
     fail<ShapeError>(op, ": a tensor of shape ", show(other.shape()), " cannot be broadcast to the shape ",
                      show(self.shape()), " of the tensor being updated");
   // Compute first, then write: `other` may alias `self`.
-  Tensor<T> result = binary_map(op, self, other, f);
+  Tensor<T> result = binary_map<F>(op, self, other);
   vec(self) = vec(result);
   self.impl()->storage->bump_version();
   return self;
@@ -83,19 +83,19 @@ Tensor<T>& inplace_scalar(Tensor<T>& self, const char* op, F f) {
 
 template <typename T>
 Tensor<T>& Tensor<T>::operator+=(const Tensor& o) {
-  return detail::inplace_binary(*this, "operator+=", o, [](const auto& a, const auto& b) { return a + b; });
+  return detail::inplace_binary<detail::AddFn>(*this, "operator+=", o);
 }
 template <typename T>
 Tensor<T>& Tensor<T>::operator-=(const Tensor& o) {
-  return detail::inplace_binary(*this, "operator-=", o, [](const auto& a, const auto& b) { return a - b; });
+  return detail::inplace_binary<detail::SubFn>(*this, "operator-=", o);
 }
 template <typename T>
 Tensor<T>& Tensor<T>::operator*=(const Tensor& o) {
-  return detail::inplace_binary(*this, "operator*=", o, [](const auto& a, const auto& b) { return a * b; });
+  return detail::inplace_binary<detail::MulFn>(*this, "operator*=", o);
 }
 template <typename T>
 Tensor<T>& Tensor<T>::operator/=(const Tensor& o) {
-  return detail::inplace_binary(*this, "operator/=", o, [](const auto& a, const auto& b) { return a / b; });
+  return detail::inplace_binary<detail::DivFn>(*this, "operator/=", o);
 }
 template <typename T>
 Tensor<T>& Tensor<T>::operator+=(T v) {

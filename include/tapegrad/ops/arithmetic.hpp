@@ -25,7 +25,7 @@ Tensor<T> positive_mask(const Tensor<T>& x) {
 
 template <typename T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::binary_map("add", a, b, [](const auto& x, const auto& y) { return x + y; });
+  Tensor<T> out = detail::binary_map<detail::AddFn>("add", a, b);
   return record(out, "AddBackward0", {a, b}, [](Grads<T>& g) {
     g.in[0] = g.out;  // d(a+b)/da = d(a+b)/db = 1
     g.in[1] = g.out;
@@ -34,7 +34,7 @@ Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <typename T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::binary_map("sub", a, b, [](const auto& x, const auto& y) { return x - y; });
+  Tensor<T> out = detail::binary_map<detail::SubFn>("sub", a, b);
   return record(out, "SubBackward0", {a, b}, [](Grads<T>& g) {
     g.in[0] = g.out;  // d(a-b)/da = 1, d(a-b)/db = -1
     if (g.needs(1)) g.in[1] = -g.out;
@@ -43,7 +43,7 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <typename T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::binary_map("mul", a, b, [](const auto& x, const auto& y) { return x * y; });
+  Tensor<T> out = detail::binary_map<detail::MulFn>("mul", a, b);
   return record(out, "MulBackward0", {a, b}, [sa = save(a), sb = save(b)](Grads<T>& g) {
     if (g.needs(0)) g.in[0] = g.out * g[sb];  // d(ab)/da = b
     if (g.needs(1)) g.in[1] = g.out * g[sa];  // d(ab)/db = a
@@ -52,7 +52,7 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <typename T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::binary_map("div", a, b, [](const auto& x, const auto& y) { return x / y; });
+  Tensor<T> out = detail::binary_map<detail::DivFn>("div", a, b);
   return record(out, "DivBackward0", {a, b}, [sa = save(a), sb = save(b)](Grads<T>& g) {
     const Tensor<T> bv = g[sb];
     if (g.needs(0)) g.in[0] = g.out / bv;                      // d(a/b)/da = 1/b
@@ -129,12 +129,27 @@ Tensor<T> pow(const Tensor<T>& x, detail::type_identity_t<T> p) {
 }
 
 namespace detail {
+struct ZeroWhereFn {
+  template <typename V, typename M>
+  auto operator()(const V& v, const M& m) const { return (m != typename V::Scalar(0)).select(typename V::Scalar(0), v); }
+};
+struct PowFn {
+  template <typename A, typename B>
+  auto operator()(const A& a, const B& b) const { return a.pow(b); }
+};
+// 1 where x == 0 and y >= 0: there d/dy x^y is taken as 0.
+struct PowZeroBaseFn {
+  template <typename A, typename B>
+  auto operator()(const A& a, const B& b) const {
+    using S = typename A::Scalar;
+    return ((a == S(0)) && (b >= S(0))).template cast<S>();
+  }
+};
+
 // t with the elements where mask != 0 replaced by 0 (masked_fill(mask, 0)).
 template <typename T>
 Tensor<T> zero_where(const Tensor<T>& t, const Tensor<T>& mask) {
-  Tensor<T> out = binary_map("zero_where", t, mask, [](const auto& v, const auto& m) {
-    return (m != T(0)).select(T(0), v);
-  });
+  Tensor<T> out = binary_map<ZeroWhereFn>("zero_where", t, mask);
   return record(out, "MaskedFillBackward0", {t}, [mask](Grads<T>& g) { g.in[0] = zero_where(g.out, mask); });
 }
 }  // namespace detail
@@ -145,7 +160,7 @@ Tensor<T> zero_where(const Tensor<T>& t, const Tensor<T>& mask) {
 // also at x = 0 where y x^(y-1) gives 0 * inf = nan (as for the scalar exponent).
 template <typename T>
 Tensor<T> pow(const Tensor<T>& x, const Tensor<T>& y) {
-  Tensor<T> out = detail::binary_map("pow", x, y, [](const auto& a, const auto& b) { return a.pow(b); });
+  Tensor<T> out = detail::binary_map<detail::PowFn>("pow", x, y);
   return record(out, "PowBackward1", {x, y}, [sx = save(x), sy = save(y), so = save_output(out)](Grads<T>& g) {
     const Tensor<T> xv = g[sx], yv = g[sy];
     if (g.needs(0)) {
@@ -153,9 +168,7 @@ Tensor<T> pow(const Tensor<T>& x, const Tensor<T>& y) {
       g.in[0] = detail::zero_where(g.out * yv * pow(xv, yv - T(1)), zero_exponent);  // d/dx x^y = y x^(y-1)
     }
     if (g.needs(1)) {
-      Tensor<T> mask = detail::binary_map("pow", xv, yv, [](const auto& a, const auto& b) {
-        return ((a == T(0)) && (b >= T(0))).template cast<T>();
-      });
+      Tensor<T> mask = detail::binary_map<detail::PowZeroBaseFn>("pow", xv, yv);
       g.in[1] = detail::zero_where(g.out * g[so] * log(xv), mask);  // d/dy x^y = x^y log x
     }
   });
