@@ -145,6 +145,31 @@ TEST_CASE("saved tensors are released after backward and graphs freed with their
   CHECK(tg::memory_stats().current_bytes == base);
 }
 
+TEST_CASE("backward(create_graph) into a leaf leaves no reference cycle", "[engine]") {
+  const auto base = tg::memory_stats().current_bytes;
+  std::weak_ptr<tg::TensorImpl<double>> leaf;
+  {
+    auto z = tg::from_vector<double>({1, 2}, tg::requires_grad());
+    leaf = z.impl();
+    (z.exp() * z).sum().backward(tg::Tensor<double>(), std::nullopt, /*create_graph=*/true);
+    REQUIRE(z.grad().requires_grad());  // .grad's graph saves z
+    auto second = tg::grad(z.grad().sum(), {z})[0];  // d2/dz2 z e^z = (2 + z) e^z
+    CHECK(second.at({0}) == Approx(3 * std::exp(1.0)));
+  }
+  CHECK(leaf.expired());
+  CHECK(tg::memory_stats().current_bytes == base);
+}
+
+TEST_CASE("a graph may outlive its leaves", "[engine]") {
+  tg::Tensor<double> out;
+  {
+    auto x = tg::from_vector<double>({1, 2}, tg::requires_grad());
+    out = (x * x).sum();
+  }
+  out.backward();  // the gradient has nowhere to go, and nothing fails
+  CHECK(out.item() == 5.0);
+}
+
 TEST_CASE("modifying a saved tensor in place before backward is caught", "[engine]") {
   auto x = tg::from_vector<double>({1, 2}, tg::requires_grad());
   auto y = x.exp();  // ExpBackward0 saves its output y

@@ -222,16 +222,18 @@ std::vector<Tensor<T>> run_backward(const char* op, const std::vector<Tensor<T>>
 
 template <typename T>
 void AccumulateGrad<T>::accumulate(const Tensor<T>& g, bool create_graph) {
-  std::lock_guard<std::mutex> lock(detail::leaf_mutex(leaf_.get()));
-  Tensor<T> current(leaf_->grad);
+  const std::shared_ptr<TensorImpl<T>> leaf = leaf_.lock();
+  if (!leaf) return;  // the leaf is gone, and with it every way to read its .grad
+  std::lock_guard<std::mutex> lock(detail::leaf_mutex(leaf.get()));
+  Tensor<T> current(leaf->grad);
   if (!current.defined()) {
     // Adopt g when nothing else holds its buffer; otherwise keep a private copy so
     // later in-place accumulation cannot write into someone else's tensor.
     const bool unique = g.impl().use_count() == 1 && g.impl()->storage.use_count() == 1;
-    leaf_->grad = create_graph || unique ? g.impl() : detail::copy_kernel(g).impl();
+    leaf->grad = create_graph || unique ? g.impl() : detail::copy_kernel(g).impl();
   } else if (create_graph || current.requires_grad() || g.requires_grad()) {
     GradModeGuard mode(create_graph);
-    leaf_->grad = (current + g).impl();
+    leaf->grad = (current + g).impl();
   } else {
     detail::vec(current) += detail::vec(g);
     current.impl()->storage->bump_version();

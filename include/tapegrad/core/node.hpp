@@ -119,12 +119,15 @@ class Node : public std::enable_shared_from_this<Node<T>> {
 };
 
 // The sink of a leaf that requires grad: the engine adds the gradient into .grad.
+// It holds the leaf weakly: a leaf nobody holds has a .grad nobody can read, and a
+// strong reference would close a cycle (leaf -> .grad -> its graph -> this node ->
+// leaf) whenever backward(create_graph=true) leaves a differentiable .grad.
 template <typename T>
 class AccumulateGrad final : public Node<T> {
  public:
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl<T>> leaf) : leaf_(std::move(leaf)) {}
+  explicit AccumulateGrad(const std::shared_ptr<TensorImpl<T>>& leaf) : leaf_(leaf) {}
   std::string name() const override { return "AccumulateGrad"; }
-  const std::shared_ptr<TensorImpl<T>>& leaf() const { return leaf_; }
+  std::shared_ptr<TensorImpl<T>> leaf() const { return leaf_.lock(); }
 
   void apply(const std::vector<Tensor<T>>& grad_outputs, std::vector<Tensor<T>>&) override {
     accumulate(grad_outputs[0], is_grad_enabled());
@@ -135,7 +138,7 @@ class AccumulateGrad final : public Node<T> {
   void accumulate(const Tensor<T>& g, bool create_graph);
 
  private:
-  std::shared_ptr<TensorImpl<T>> leaf_;
+  std::weak_ptr<TensorImpl<T>> leaf_;
 };
 
 namespace detail {
@@ -164,9 +167,19 @@ template <typename T>
 class Saved {
  public:
   Saved(const Tensor<T>& t, bool is_output) : is_output_(is_output), version_(t.version()) {
-    // An op's own output is saved without its grad_fn (which would be a reference
-    // cycle, node -> output -> node); unpack() reattaches the node.
-    tensor_ = is_output ? Tensor<T>(detail::alias_impl(*t.impl(), t.shape())) : t;
+    if (is_output) {
+      // An op's own output is saved without its grad_fn (which would be a reference
+      // cycle, node -> output -> node); unpack() reattaches the node.
+      tensor_ = Tensor<T>(detail::alias_impl(*t.impl(), t.shape()));
+    } else if (t.requires_grad() && t.is_leaf()) {
+      // A leaf is saved as its data plus a weak link to the leaf itself: a .grad
+      // computed with create_graph may save the leaf, and a strong reference from
+      // there (leaf -> .grad -> graph -> leaf) would keep the leaf alive forever.
+      tensor_ = Tensor<T>(detail::alias_impl(*t.impl(), t.shape()));
+      leaf_ = t.impl();
+    } else {
+      tensor_ = t;
+    }
   }
 
   Tensor<T> unpack(const Node<T>& node) const {
@@ -175,7 +188,13 @@ class Saved {
           "backward: a tensor needed for gradient computation has been modified by an in-place operation: "
           "it is saved by ", node.name(), " at version ", version_, " and is now at version ", tensor_.version(),
           ". Use an out-of-place op, or clone() the tensor before modifying it");
-    if (!is_output_ || !is_grad_enabled()) return tensor_;
+    if (!is_grad_enabled()) return tensor_;
+    if (!is_output_) {
+      // create_graph: a saved leaf must be the leaf itself, so higher derivatives reach
+      // its .grad; if it is gone, nobody can read that .grad and its data will do.
+      if (auto leaf = leaf_.lock()) return Tensor<T>(std::move(leaf));
+      return tensor_;
+    }
     // create_graph: the saved output must lead back to this node so the backward
     // formula that uses it can itself be differentiated.
     auto impl = detail::alias_impl(*tensor_.impl(), tensor_.shape());
@@ -186,6 +205,7 @@ class Saved {
 
  private:
   Tensor<T> tensor_;
+  std::weak_ptr<TensorImpl<T>> leaf_;  // set when a leaf that requires grad was saved
   bool is_output_;
   std::uint32_t version_;
 };
