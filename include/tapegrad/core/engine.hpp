@@ -31,7 +31,7 @@ template <typename T>
 Tensor<T> add_gradients(Tensor<T> acc, const Tensor<T>& g) {
   if (!is_grad_enabled() && !acc.requires_grad() && acc.impl().use_count() == 1 &&
       acc.impl()->storage.use_count() == 1) {
-    vec(acc) += vec(g);
+    apply_run<T, AddFn>(acc.data_ptr(), true, g.data_ptr(), true, acc.data_ptr(), acc.numel());
     return acc;
   }
   return acc + g;
@@ -235,7 +235,8 @@ void AccumulateGrad<T>::accumulate(const Tensor<T>& g, bool create_graph) {
     GradModeGuard mode(create_graph);
     leaf->grad = (current + g).impl();
   } else {
-    detail::vec(current) += detail::vec(g);
+    detail::apply_run<T, detail::AddFn>(current.data_ptr(), true, g.data_ptr(), true, current.data_ptr(),
+                                        current.numel());
     current.impl()->storage->bump_version();
   }
 }

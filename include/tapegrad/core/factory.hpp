@@ -43,7 +43,7 @@ template <typename T>
 Tensor<T> filled(const char* op, const Shape& shape, T value, const TensorOptions& options) {
   check_shape_valid(op, shape);
   Tensor<T> t = empty<T>(shape);
-  vec(t).setConstant(value);
+  fill(t, value);
   return finish(t, options);
 }
 }  // namespace detail

@@ -20,6 +20,18 @@ Tensor<T> unary_map(const Tensor<T>& x, F f) {
   return out;
 }
 
+// Fills and copies are plain loops (memset/memcpy after optimisation); only
+// arithmetic goes through Eigen expressions, each of which costs compile time.
+template <typename T>
+void fill(Tensor<T>& t, T value) {
+  std::fill_n(t.data_ptr(), t.numel(), value);
+}
+
+template <typename T>
+void copy_into(const Tensor<T>& src, Tensor<T>& dst) {
+  std::copy_n(src.data_ptr(), src.numel(), dst.data_ptr());
+}
+
 // A broadcast iteration space with adjacent dimensions merged where every operand
 // is contiguous across them. After merging, each operand's innermost stride is 1
 // (it varies along the run) or 0 (it is broadcast along the run).
@@ -166,7 +178,7 @@ TAPEGRAD_NOINLINE Tensor<T> sum_to_kernel(const Tensor<T>& x, const Shape& shape
     out.data_ptr()[0] = vec(x).sum();
     return out;
   }
-  vec(out).setZero();
+  fill(out, T(0));
   // Operand 0 is x (contiguous over the loop), operand 1 the output (stride 0 on
   // the summed dims).
   const BroadcastLoop loop = make_broadcast_loop(x.shape(), x.shape(), shape);
@@ -176,7 +188,7 @@ TAPEGRAD_NOINLINE Tensor<T> sum_to_kernel(const Tensor<T>& x, const Shape& shape
   for_each_run(loop, [&](std::int64_t ox, std::int64_t oo, std::int64_t, std::int64_t len) {
     const Eigen::Index m = static_cast<Eigen::Index>(len);
     if (out_runs)
-      ArrayMap<T>(po + oo, m) += ConstArrayMap<T>(px + ox, m);
+      apply_run<T, AddFn>(po + oo, true, px + ox, true, po + oo, m);
     else
       po[oo] += ConstArrayMap<T>(px + ox, m).sum();
   });
@@ -188,7 +200,7 @@ template <typename T>
 TAPEGRAD_NOINLINE Tensor<T> expand_kernel(const Tensor<T>& x, const Shape& shape) {
   Tensor<T> out = empty<T>(shape);
   if (x.numel() == 1) {
-    vec(out).setConstant(x.data_ptr()[0]);
+    fill(out, x.data_ptr()[0]);
     return out;
   }
   const BroadcastLoop loop = make_broadcast_loop(shape, shape, x.shape());
@@ -198,9 +210,9 @@ TAPEGRAD_NOINLINE Tensor<T> expand_kernel(const Tensor<T>& x, const Shape& shape
   for_each_run(loop, [&](std::int64_t oo, std::int64_t ox, std::int64_t, std::int64_t len) {
     const Eigen::Index m = static_cast<Eigen::Index>(len);
     if (x_runs)
-      ArrayMap<T>(po + oo, m) = ConstArrayMap<T>(px + ox, m);
+      std::copy_n(px + ox, m, po + oo);
     else
-      ArrayMap<T>(po + oo, m).setConstant(px[ox]);
+      std::fill_n(po + oo, m, px[ox]);
   });
   return out;
 }

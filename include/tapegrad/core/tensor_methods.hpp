@@ -20,7 +20,7 @@ void Tensor<T>::zero_grad(bool set_to_none) {
     return;
   }
   Tensor<T> grad_tensor(g);
-  detail::vec(grad_tensor).setZero();
+  detail::fill(grad_tensor, T(0));
   g->storage->bump_version();
 }
 
@@ -67,7 +67,7 @@ Tensor<T>& inplace_binary(Tensor<T>& self, const char* op, const Tensor<T>& othe
                      show(self.shape()), " of the tensor being updated");
   // Compute first, then write: `other` may alias `self`.
   Tensor<T> result = binary_map<F>(op, self, other);
-  vec(self) = vec(result);
+  copy_into(result, self);
   self.impl()->storage->bump_version();
   return self;
 }
@@ -116,7 +116,7 @@ Tensor<T>& Tensor<T>::operator/=(T v) {
 template <typename T>
 Tensor<T>& Tensor<T>::fill_(T v) {
   check_inplace("fill_");
-  detail::vec(*this).setConstant(v);
+  detail::fill(*this, v);
   impl()->storage->bump_version();
   return *this;
 }

@@ -62,16 +62,32 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 
 // ---- tensor (op) scalar ----
 
+namespace detail {
+// a + s and a * s under the op's own grad_fn name. x + s, x - s (= x + (-s), exact
+// in IEEE arithmetic), x * s and -x (= x * -1, exact) share these two kernels and
+// backward rules, so a program pays to compile them once.
+template <typename T>
+Tensor<T> shift(const Tensor<T>& a, T s, const char* name) {
+  Tensor<T> out = unary_map(a, [s](const auto& x) { return x + s; });
+  return record(out, name, {a}, [](Grads<T>& g) { g.in[0] = g.out; });  // d(a+s)/da = 1
+}
+
+template <typename T>
+Tensor<T> scale(const Tensor<T>& a, T s, const char* name) {
+  Tensor<T> out = unary_map(a, [s](const auto& x) { return x * s; });
+  // d(sa)/da = s
+  return record(out, name, {a}, [s](Grads<T>& g) { g.in[0] = scale(g.out, s, "MulBackward0"); });
+}
+}  // namespace detail
+
 template <typename T>
 Tensor<T> add(const Tensor<T>& a, detail::type_identity_t<T> s) {
-  Tensor<T> out = detail::unary_map(a, [s](const auto& x) { return x + s; });
-  return record(out, "AddBackward0", {a}, [](Grads<T>& g) { g.in[0] = g.out; });
+  return detail::shift(a, s, "AddBackward0");
 }
 
 template <typename T>
 Tensor<T> sub(const Tensor<T>& a, detail::type_identity_t<T> s) {
-  Tensor<T> out = detail::unary_map(a, [s](const auto& x) { return x - s; });
-  return record(out, "SubBackward0", {a}, [](Grads<T>& g) { g.in[0] = g.out; });
+  return detail::shift(a, -s, "SubBackward0");
 }
 
 // s - a
@@ -83,8 +99,7 @@ Tensor<T> rsub(const Tensor<T>& a, detail::type_identity_t<T> s) {
 
 template <typename T>
 Tensor<T> mul(const Tensor<T>& a, detail::type_identity_t<T> s) {
-  Tensor<T> out = detail::unary_map(a, [s](const auto& x) { return x * s; });
-  return record(out, "MulBackward0", {a}, [s](Grads<T>& g) { g.in[0] = g.out * s; });  // d(sa)/da = s
+  return detail::scale(a, s, "MulBackward0");
 }
 
 template <typename T>
@@ -105,8 +120,7 @@ Tensor<T> rdiv(const Tensor<T>& a, detail::type_identity_t<T> s) {
 
 template <typename T>
 Tensor<T> neg(const Tensor<T>& a) {
-  Tensor<T> out = detail::unary_map(a, [](const auto& x) { return -x; });
-  return record(out, "NegBackward0", {a}, [](Grads<T>& g) { g.in[0] = -g.out; });
+  return detail::scale(a, T(-1), "NegBackward0");
 }
 
 // ---- pow ----

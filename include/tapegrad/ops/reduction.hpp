@@ -68,7 +68,7 @@ Tensor<T> scatter_dim(const Tensor<T>& g, const Tensor<std::int64_t>& index, con
   Shape full = s.keep_shape;
   if (!full.empty()) full[s.dim] = s.n;  // a 0-d tensor has no dim to restore
   Tensor<T> out = empty<T>(full);
-  vec(out).setZero();
+  fill(out, T(0));
   const T* pg = g.data_ptr();
   const std::int64_t* pi = index.data_ptr();
   T* po = out.data_ptr();
@@ -111,7 +111,7 @@ Tensor<T> mean(const Tensor<T>& x) {
   Tensor<T> out = detail::scalar_like<T>(detail::vec(x).sum() / n);
   // d(mean x)/dx_i = 1/n
   return record(out, "MeanBackward0", {x}, [shape = x.shape(), n](Grads<T>& g) {
-    g.in[0] = expand(g.out / n, shape);
+    g.in[0] = expand(detail::scale(g.out, T(1) / n, "MulBackward0"), shape);
   });
 }
 
@@ -123,7 +123,7 @@ Tensor<T> mean(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
   const T n = static_cast<T>(s.n);
   detail::vec(out) /= n;
   return record(out, "MeanBackward1", {x}, [s, n, shape = x.shape()](Grads<T>& g) {
-    g.in[0] = expand(reshape(g.out / n, s.keep_shape), shape);
+    g.in[0] = expand(reshape(detail::scale(g.out, T(1) / n, "MulBackward0"), s.keep_shape), shape);
   });
 }
 

@@ -71,7 +71,7 @@ Tensor<T> permute_kernel(const Tensor<T>& x, const std::vector<std::size_t>& per
 template <typename T>
 Tensor<T> copy_kernel(const Tensor<T>& x) {
   Tensor<T> out = empty<T>(x.shape());
-  vec(out) = vec(x);
+  copy_into(x, out);
   return out;
 }
 }  // namespace detail
