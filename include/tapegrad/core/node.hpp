@@ -239,8 +239,11 @@ struct Grads {
 template <typename T>
 class FunctionNode final : public Node<T> {
  public:
+  explicit FunctionNode(const char* name) : name_(name) {}
+
+  // Stores the backward rule (once, right after construction).
   template <typename F>
-  FunctionNode(const char* name, F&& backward) : name_(name) {
+  void set_rule(F&& backward) {
     using Fn = std::decay_t<F>;
     if constexpr (sizeof(Fn) <= sizeof(inline_) && alignof(Fn) <= alignof(std::max_align_t)) {
       rule_ = new (inline_) Fn(std::forward<F>(backward));
@@ -297,6 +300,11 @@ template <typename T>
 using InputList = std::initializer_list<std::reference_wrapper<const Tensor<type_identity_t<T>>>>;
 
 template <typename T>
+TAPEGRAD_NOINLINE std::shared_ptr<FunctionNode<T>> new_function_node(const char* name) {
+  return std::make_shared<FunctionNode<T>>(name);
+}
+
+template <typename T>
 bool should_record(InputList<T> inputs) {
   if (!is_grad_enabled()) return false;
   for (const Tensor<T>& in : inputs)
@@ -323,8 +331,9 @@ TAPEGRAD_NOINLINE Tensor<T> attach_node(Tensor<T> out, std::shared_ptr<Node<T>> 
 template <typename T, typename F>
 Tensor<T> record(Tensor<T> out, const char* name, detail::InputList<T> inputs, F&& backward) {
   if (!detail::should_record<T>(inputs)) return out;
-  return detail::attach_node<T>(std::move(out), std::make_shared<FunctionNode<T>>(name, std::forward<F>(backward)),
-                                inputs);
+  std::shared_ptr<FunctionNode<T>> node = detail::new_function_node<T>(name);
+  node->set_rule(std::forward<F>(backward));
+  return detail::attach_node<T>(std::move(out), std::move(node), inputs);
 }
 
 }  // namespace tapegrad

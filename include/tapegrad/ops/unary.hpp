@@ -65,7 +65,7 @@ Tensor<T> tanh(const Tensor<T>& x) {
   // d/dx tanh(x) = 1 - tanh(x)^2
   return record(out, "TanhBackward0", {x}, [so = save_output(out)](Grads<T>& g) {
     const Tensor<T> y = g[so];
-    g.in[0] = g.out * (T(1) - y * y);
+    g.in[0] = g.out - g.out * y * y;
   });
 }
 
