@@ -11,6 +11,7 @@ using Catch::Approx;
 #endif
 
 #include <tapegrad/tapegrad.hpp>
+#include <string>
 #include <vector>
 
 namespace tg = tapegrad;
@@ -38,4 +39,26 @@ inline void require_values(const tg::Tensor<double>& t, const std::vector<double
     INFO("element " << i);
     CHECK(t.data_ptr()[i] == Approx(expected[i]).epsilon(1e-12).margin(eps));
   }
+}
+
+using Tensor = tg::Tensor<double>;
+
+// The grad_fn name, or "<none>" for a tensor without one.
+inline std::string grad_fn_name(const Tensor& t) { return t.grad_fn() ? t.grad_fn()->name() : "<none>"; }
+
+// A tensor of `shape` holding `v` (row-major).
+inline Tensor values(const std::vector<double>& v, const tg::Shape& shape, bool requires_grad = false) {
+  return tg::from_vector(v, shape, tg::requires_grad(requires_grad));
+}
+
+// |x| in [0.5, 1.5) with a random sign: gradcheck inputs away from 0 and from kinks.
+inline Tensor away_from_zero(const tg::Shape& shape, tg::Generator& gen) {
+  tg::NoGradGuard no_grad;
+  return (tg::rand<double>(shape, gen) + 0.5) * tg::randn<double>(shape, gen).sign();
+}
+
+// Uniform in [0.5, 1.5): inside the domain of log, sqrt and fractional powers.
+inline Tensor positive(const tg::Shape& shape, tg::Generator& gen) {
+  tg::NoGradGuard no_grad;
+  return tg::rand<double>(shape, gen) + 0.5;
 }

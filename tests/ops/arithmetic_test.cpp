@@ -8,26 +8,6 @@
 
 namespace {
 
-using Tensor = tg::Tensor<double>;
-
-std::string grad_fn_name(const Tensor& t) { return t.grad_fn() ? t.grad_fn()->name() : "<none>"; }
-
-Tensor values(const std::vector<double>& v, const tg::Shape& shape, bool requires_grad = false) {
-  return tg::from_vector(v, shape, tg::requires_grad(requires_grad));
-}
-
-// |x| in [0.5, 1.5) with a random sign: gradcheck inputs away from 0.
-Tensor away_from_zero(const tg::Shape& shape, tg::Generator& gen) {
-  tg::NoGradGuard no_grad;
-  return (tg::rand<double>(shape, gen) + 0.5) * tg::randn<double>(shape, gen).sign();
-}
-
-// Uniform in [0.5, 1.5): positive inputs for log, fractional powers and bases of pow.
-Tensor positive(const tg::Shape& shape, tg::Generator& gen) {
-  tg::NoGradGuard no_grad;
-  return tg::rand<double>(shape, gen) + 0.5;
-}
-
 const auto add_f = [](const Tensors& in) { return tg::add(in[0], in[1]); };
 const auto sub_f = [](const Tensors& in) { return tg::sub(in[0], in[1]); };
 const auto mul_f = [](const Tensors& in) { return tg::mul(in[0], in[1]); };

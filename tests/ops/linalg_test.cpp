@@ -6,14 +6,6 @@
 
 namespace {
 
-using Tensor = tg::Tensor<double>;
-
-std::string grad_fn_name(const Tensor& t) { return t.grad_fn() ? t.grad_fn()->name() : "<none>"; }
-
-Tensor values(const std::vector<double>& v, const tg::Shape& shape, bool requires_grad = false) {
-  return tg::from_vector(v, shape, tg::requires_grad(requires_grad));
-}
-
 // A = [[1, 2, 3], [4, 5, 6]], B = [[7, 8], [9, 10], [11, 12]], A B = [[58, 64], [139, 154]];
 // P = [[1, 0, 0], [0, 1, 0]] picks the first two rows: P B = [[7, 8], [9, 10]].
 const std::vector<double> kA{1, 2, 3, 4, 5, 6};

@@ -6,14 +6,6 @@
 
 namespace {
 
-using Tensor = tg::Tensor<double>;
-
-std::string grad_fn_name(const Tensor& t) { return t.grad_fn() ? t.grad_fn()->name() : "<none>"; }
-
-Tensor values(const std::vector<double>& v, const tg::Shape& shape, bool requires_grad = false) {
-  return tg::from_vector(v, shape, tg::requires_grad(requires_grad));
-}
-
 // [[0, 1, 2], [3, 4, 5]]
 Tensor m23(bool requires_grad = false) { return values({0, 1, 2, 3, 4, 5}, {2, 3}, requires_grad); }
 
