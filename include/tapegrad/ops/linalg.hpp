@@ -4,6 +4,9 @@
 // more gemm calls with the transposes folded in: no transposed copies, and the
 // backward is itself differentiable.
 
+#include <algorithm>
+#include <vector>
+
 #include "reduction.hpp"
 
 namespace tapegrad {
@@ -13,6 +16,18 @@ namespace detail {
 template <typename T>
 bool is_matrix_input(const Grads<T>& g, std::size_t i) {
   return g.node.next_edges()[i].shape.size() == 2;
+}
+
+// The transpose of the rows x cols row-major matrix at src, written into buffer.
+template <typename T>
+const T* transposed(const T* src, std::int64_t rows, std::int64_t cols, std::vector<T>& buffer) {
+  buffer.resize(static_cast<std::size_t>(rows * cols));
+  constexpr std::int64_t kBlock = 32;  // tiles keep both sides in cache
+  for (std::int64_t i0 = 0; i0 < rows; i0 += kBlock)
+    for (std::int64_t j0 = 0; j0 < cols; j0 += kBlock)
+      for (std::int64_t i = i0; i < std::min(i0 + kBlock, rows); ++i)
+        for (std::int64_t j = j0; j < std::min(j0 + kBlock, cols); ++j) buffer[static_cast<std::size_t>(j * rows + i)] = src[i * cols + j];
+  return buffer.data();
 }
 
 // op(a) @ op(b) over the last two dims, broadcasting leading (batch) dims.
@@ -38,11 +53,18 @@ Tensor<T> gemm(const char* name, const Tensor<T>& a, const Tensor<T>& b, bool tr
   out_shape.push_back(m);
   Tensor<T> out = empty<T>(out_shape);
 
-  // Three Eigen product kernels (NN, TN, NT); A^T B^T is computed as (B A)^T through
-  // the NN kernel, as each kernel costs compile time in every program using matmul.
+  // op(A) op(B) through ONE Eigen product kernel: a transposed operand is first copied
+  // into a row-major buffer. Each further kernel (A^T B, A B^T) would cost every program
+  // that uses matmul about half a second of -O2 compile time, while the copy costs
+  // O(n k) against the product's O(n k m). Define TAPEGRAD_FOLD_TRANSPOSES to fold the
+  // transposes into Eigen's product instead.
+  // Per-thread scratch that only grows: a fresh large buffer per call would cost page
+  // faults on every product.
+  thread_local std::vector<T> a_transposed, b_transposed;
   auto multiply = [&](const T* pa, std::int64_t rows_a, const T* pb, T* po, std::int64_t rows_out) {
-    ConstMatrixMap<T> A(pa, trans_a ? ra : rows_a, ca), B(pb, rb, cb);
     MatrixMap<T> C(po, rows_out, m);
+#if defined(TAPEGRAD_FOLD_TRANSPOSES) && TAPEGRAD_FOLD_TRANSPOSES
+    ConstMatrixMap<T> A(pa, trans_a ? ra : rows_a, ca), B(pb, rb, cb);
     if (!trans_a && !trans_b) {
       C.noalias() = A * B;
     } else if (trans_a && !trans_b) {
@@ -50,10 +72,13 @@ Tensor<T> gemm(const char* name, const Tensor<T>& a, const Tensor<T>& b, bool tr
     } else if (!trans_a && trans_b) {
       C.noalias() = A * B.transpose();
     } else {
-      RowMatrix<T> ba(m, n);
-      ba.noalias() = B * A;
-      C = ba.transpose();
+      C.noalias() = A.transpose() * B.transpose();
     }
+#else
+    if (trans_a) pa = transposed(pa, ra, ca, a_transposed);
+    if (trans_b) pb = transposed(pb, rb, cb, b_transposed);
+    C.noalias() = ConstMatrixMap<T>(pa, trans_a ? n : rows_a, k) * ConstMatrixMap<T>(pb, k, m);
+#endif
   };
 
   const std::int64_t batches = numel_of(batch);
