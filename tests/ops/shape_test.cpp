@@ -107,6 +107,7 @@ TEST_CASE("reshape: errors", "[shape][reshape][errors]") {
   REQUIRE_THROWS_WITH(x.view({5}), TG_CONTAINS("shape [5] is invalid for a tensor of shape [2, 3]"));
   REQUIRE_THROWS_AS(tg::scalar_tensor<double>(1.0).reshape({2}), tg::ShapeError);
   REQUIRE_THROWS_WITH(tg::scalar_tensor<double>(1.0).reshape({2}), TG_CONTAINS("for a tensor of shape []"));
+  REQUIRE_THROWS_WITH(x.view({4}), TG_CONTAINS("view: shape [4] is invalid for a tensor of shape [2, 3]"));
 }
 
 TEST_CASE("expand: values, -1, grad_fn, gradients", "[shape][expand]") {

@@ -76,20 +76,29 @@ Tensor<T> copy_kernel(const Tensor<T>& x) {
 }
 }  // namespace detail
 
-// Same data, new shape (one dimension may be -1). Shares storage with x.
+namespace detail {
+// reshape and view, with the op's name in errors.
 template <typename T>
-Tensor<T> reshape(const Tensor<T>& x, const Shape& shape) {
-  Shape resolved = detail::infer_shape("reshape", shape, x.numel(), x.shape());
+Tensor<T> reshape_as(const char* op, const Tensor<T>& x, const Shape& shape) {
+  Shape resolved = infer_shape(op, shape, x.numel(), x.shape());
   if (resolved == x.shape() && !(is_grad_enabled() && x.requires_grad())) return x;
-  Tensor<T> out(detail::alias_impl(*x.impl(), std::move(resolved)));
+  Tensor<T> out(alias_impl(*x.impl(), std::move(resolved)));
   return record(out, "ViewBackward0", {x}, [in_shape = x.shape()](Grads<T>& g) {
     g.in[0] = reshape(g.out, in_shape);
   });
 }
+}  // namespace detail
 
+// Same data, new shape (one dimension may be -1). Shares storage with x.
+template <typename T>
+Tensor<T> reshape(const Tensor<T>& x, const Shape& shape) {
+  return detail::reshape_as("reshape", x, shape);
+}
+
+// reshape under PyTorch's other name: storage is always contiguous, so every reshape is a view.
 template <typename T>
 Tensor<T> view(const Tensor<T>& x, const Shape& shape) {
-  return reshape(x, shape);  // storage is always contiguous, so every reshape is a view
+  return detail::reshape_as("view", x, shape);
 }
 
 // x broadcast (and materialised) to `shape`; -1 keeps a dimension's size.
