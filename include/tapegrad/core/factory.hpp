@@ -123,14 +123,20 @@ Tensor<T> eye(std::int64_t n, TensorOptions options) {
   return eye<T>(n, n, options);
 }
 
+namespace detail {
+template <typename T, typename Distribution>
+Tensor<T> sampled(const char* op, const Shape& shape, Distribution dist, Generator& gen, const TensorOptions& options) {
+  check_shape_valid(op, shape);
+  Tensor<T> t = empty<T>(shape);
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.data_ptr()[i] = dist(gen.engine());
+  return finish(t, options);
+}
+}  // namespace detail
+
 // Uniform on [0, 1).
 template <typename T = double>
 Tensor<T> rand(const Shape& shape, Generator& gen, TensorOptions options = {}) {
-  detail::check_shape_valid("rand", shape);
-  Tensor<T> t = detail::empty<T>(shape);
-  std::uniform_real_distribution<T> dist(T(0), T(1));
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.data_ptr()[i] = dist(gen.engine());
-  return detail::finish(t, options);
+  return detail::sampled<T>("rand", shape, std::uniform_real_distribution<T>(T(0), T(1)), gen, options);
 }
 template <typename T = double>
 Tensor<T> rand(const Shape& shape, TensorOptions options = {}) {
@@ -140,11 +146,7 @@ Tensor<T> rand(const Shape& shape, TensorOptions options = {}) {
 // Standard normal.
 template <typename T = double>
 Tensor<T> randn(const Shape& shape, Generator& gen, TensorOptions options = {}) {
-  detail::check_shape_valid("randn", shape);
-  Tensor<T> t = detail::empty<T>(shape);
-  std::normal_distribution<T> dist(T(0), T(1));
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.data_ptr()[i] = dist(gen.engine());
-  return detail::finish(t, options);
+  return detail::sampled<T>("randn", shape, std::normal_distribution<T>(T(0), T(1)), gen, options);
 }
 template <typename T = double>
 Tensor<T> randn(const Shape& shape, TensorOptions options = {}) {
