@@ -340,3 +340,71 @@ TEST_CASE("clone: own storage, gradients pass through", "[shape][clone]") {
   CHECK_GRADGRAD(f, tg::randn<double>({2, 3}, gen));
   CHECK_GRADGRAD(g, tg::randn<double>({}, gen));
 }
+
+TEST_CASE("permute: values, names, gradients and errors", "[shape][permute]") {
+  auto x = tg::arange<double>(24).reshape({2, 3, 4});
+  auto y = x.permute({2, 0, 1});
+  CHECK(y.shape() == tg::Shape{4, 2, 3});
+  CHECK(y.at({3, 1, 2}) == x.at({1, 2, 3}));
+  CHECK(y.at({1, 0, 2}) == x.at({0, 2, 1}));
+  CHECK(tg::permute(x, {-1, 0, 1}).to_vector() == y.to_vector());
+  auto leaf = tg::arange<double>(24).reshape({2, 3, 4}).detach().requires_grad_();
+  CHECK(grad_fn_name(leaf.permute({1, 2, 0})) == "PermuteBackward0");
+  tg::Generator gen(11);
+  const auto f = [](const Tensors& in) { return in[0].permute({1, 2, 0}); };
+  CHECK_GRAD(f, tg::randn<double>({2, 3, 4}, gen));
+  CHECK_GRADGRAD(f, tg::randn<double>({2, 3, 4}, gen));
+  CHECK_GRAD([](const Tensors& in) { return in[0].permute({0}); }, tg::randn<double>({3}, gen));
+  CHECK(tg::permute(tg::scalar_tensor<double>(2.0), {}).item() == 2.0);
+  REQUIRE_THROWS_AS(x.permute({0, 1}), tg::ShapeError);
+  REQUIRE_THROWS_WITH(x.permute({0, 0, 1}), TG_CONTAINS("permute: dims [0, 0, 1] are not a permutation of the 3 "
+                                                        "dimensions of a tensor of shape [2, 3, 4]"));
+  REQUIRE_THROWS_AS(x.permute({0, 1, 3}), tg::IndexError);
+}
+
+TEST_CASE("squeeze and unsqueeze: shapes, shared storage, gradients and errors", "[shape][squeeze]") {
+  auto x = values({1, 2, 3}, {1, 3, 1}, true);
+  auto all = x.squeeze();
+  CHECK(all.shape() == tg::Shape{3});
+  CHECK(grad_fn_name(all) == "SqueezeBackward0");
+  CHECK(all.data_ptr() == x.data_ptr());
+  CHECK(x.squeeze(0).shape() == tg::Shape{3, 1});
+  CHECK(x.squeeze(-1).shape() == tg::Shape{1, 3});
+  CHECK(x.squeeze(1).shape() == tg::Shape{1, 3, 1});  // size 3: unchanged, as in PyTorch
+  CHECK(grad_fn_name(x.squeeze(0)) == "SqueezeBackward1");
+  auto u = all.unsqueeze(0);
+  CHECK(u.shape() == tg::Shape{1, 3});
+  CHECK(all.unsqueeze(-1).shape() == tg::Shape{3, 1});
+  CHECK(all.unsqueeze(1).shape() == tg::Shape{3, 1});
+  CHECK(grad_fn_name(u) == "UnsqueezeBackward0");
+  CHECK(tg::scalar_tensor<double>(1.0).unsqueeze(0).shape() == tg::Shape{1});
+  CHECK(tg::scalar_tensor<double>(1.0).squeeze(0).shape() == tg::Shape{});
+  (u * values({1, 2, 3}, {1, 3})).sum().backward();
+  CHECK(x.grad().shape() == tg::Shape{1, 3, 1});
+  require_values(x.grad(), {1, 2, 3});
+
+  tg::Generator gen(12);
+  CHECK_GRAD([](const Tensors& in) { return in[0].squeeze() * in[0].squeeze(); }, tg::randn<double>({2, 1, 3}, gen));
+  CHECK_GRADGRAD([](const Tensors& in) { return in[0].unsqueeze(1).exp(); }, tg::randn<double>({2, 3}, gen));
+  CHECK_GRAD([](const Tensors& in) { return in[0].unsqueeze(0); }, tg::randn<double>({}, gen));
+  REQUIRE_THROWS_AS(all.unsqueeze(3), tg::IndexError);
+  REQUIRE_THROWS_WITH(all.unsqueeze(-3), TG_CONTAINS("unsqueeze: dimension -3 is out of range"));
+  REQUIRE_THROWS_AS(x.squeeze(3), tg::IndexError);
+}
+
+TEST_CASE("flatten: shapes, gradients and errors", "[shape][flatten]") {
+  auto x = tg::arange<double>(24).reshape({2, 3, 4});
+  CHECK(x.flatten().shape() == tg::Shape{24});
+  CHECK(x.flatten(1).shape() == tg::Shape{2, 12});
+  CHECK(x.flatten(0, 1).shape() == tg::Shape{6, 4});
+  CHECK(x.flatten(-2, -1).shape() == tg::Shape{2, 12});
+  CHECK(x.flatten(1, 1).shape() == tg::Shape{2, 3, 4});
+  CHECK(x.flatten().to_vector() == x.to_vector());
+  CHECK(tg::scalar_tensor<double>(5.0).flatten().shape() == tg::Shape{1});
+  tg::Generator gen(13);
+  CHECK_GRAD([](const Tensors& in) { return in[0].flatten(1).tanh(); }, tg::randn<double>({2, 3, 2}, gen));
+  CHECK_GRADGRAD([](const Tensors& in) { return in[0].flatten().sin(); }, tg::randn<double>({2, 2}, gen));
+  REQUIRE_THROWS_AS(x.flatten(2, 1), tg::IndexError);
+  REQUIRE_THROWS_WITH(x.flatten(2, 1), TG_CONTAINS("flatten: start_dim 2 comes after end_dim 1"));
+  REQUIRE_THROWS_AS(x.flatten(0, 3), tg::IndexError);
+}

@@ -52,6 +52,15 @@ template <typename T> Tensor<T> Tensor<T>::transpose(std::int64_t a, std::int64_
   return tapegrad::transpose(*this, a, b);
 }
 template <typename T> Tensor<T> Tensor<T>::t() const { return tapegrad::t(*this); }
+template <typename T> Tensor<T> Tensor<T>::permute(const std::vector<std::int64_t>& d) const {
+  return tapegrad::permute(*this, d);
+}
+template <typename T> Tensor<T> Tensor<T>::squeeze() const { return tapegrad::squeeze(*this); }
+template <typename T> Tensor<T> Tensor<T>::squeeze(std::int64_t d) const { return tapegrad::squeeze(*this, d); }
+template <typename T> Tensor<T> Tensor<T>::unsqueeze(std::int64_t d) const { return tapegrad::unsqueeze(*this, d); }
+template <typename T> Tensor<T> Tensor<T>::flatten(std::int64_t s, std::int64_t e) const {
+  return tapegrad::flatten(*this, s, e);
+}
 template <typename T> Tensor<T> Tensor<T>::reshape(const Shape& s) const { return tapegrad::reshape(*this, s); }
 template <typename T> Tensor<T> Tensor<T>::view(const Shape& s) const { return tapegrad::view(*this, s); }
 template <typename T> Tensor<T> Tensor<T>::expand(const Shape& s) const { return tapegrad::expand(*this, s); }

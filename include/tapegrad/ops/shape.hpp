@@ -1,6 +1,7 @@
 #pragma once
-// Shape ops: reshape/view (share storage), expand and sum_to (each the other's
-// adjoint), transpose/t (materialised: tensors stay contiguous), clone.
+// Shape ops: reshape/view, squeeze/unsqueeze/flatten (share storage), expand and sum_to
+// (each the other's adjoint), transpose/t/permute (materialised: tensors stay
+// contiguous), clone.
 
 #include "../core/kernels.hpp"
 #include "../core/node.hpp"
@@ -77,15 +78,18 @@ Tensor<T> copy_kernel(const Tensor<T>& x) {
 }  // namespace detail
 
 namespace detail {
+// x with a new shape (same element count), sharing storage; recorded as `node_name`.
+template <typename T>
+Tensor<T> view_with(const char* node_name, const Tensor<T>& x, Shape shape) {
+  if (shape == x.shape() && !(is_grad_enabled() && x.requires_grad())) return x;
+  Tensor<T> out(alias_impl(*x.impl(), std::move(shape)));
+  return record(out, node_name, {x}, [in_shape = x.shape()](Grads<T>& g) { g.in[0] = reshape(g.out, in_shape); });
+}
+
 // reshape and view, with the op's name in errors.
 template <typename T>
 Tensor<T> reshape_as(const char* op, const Tensor<T>& x, const Shape& shape) {
-  Shape resolved = infer_shape(op, shape, x.numel(), x.shape());
-  if (resolved == x.shape() && !(is_grad_enabled() && x.requires_grad())) return x;
-  Tensor<T> out(alias_impl(*x.impl(), std::move(resolved)));
-  return record(out, "ViewBackward0", {x}, [in_shape = x.shape()](Grads<T>& g) {
-    g.in[0] = reshape(g.out, in_shape);
-  });
+  return view_with("ViewBackward0", x, infer_shape(op, shape, x.numel(), x.shape()));
 }
 }  // namespace detail
 
@@ -161,6 +165,81 @@ Tensor<T> t(const Tensor<T>& x) {
   if (x.dim() < 2) return record(detail::copy_kernel(x), "TBackward0", {x}, [](Grads<T>& g) { g.in[0] = g.out; });
   Tensor<T> out = detail::permute_kernel(x, {1, 0});
   return record(out, "TBackward0", {x}, [](Grads<T>& g) { g.in[0] = t(g.out); });
+}
+
+// Reorders the dimensions: out.shape[i] = x.shape[dims[i]] (a new contiguous tensor).
+template <typename T>
+Tensor<T> permute(const Tensor<T>& x, const std::vector<std::int64_t>& dims) {
+  const std::size_t rank = x.shape().size();
+  std::vector<std::size_t> perm(dims.size()), inverse(rank, rank);
+  bool valid = dims.size() == rank;
+  for (std::size_t i = 0; valid && i < rank; ++i) {
+    perm[i] = detail::wrap_dim("permute", dims[i], rank);
+    valid = inverse[perm[i]] == rank;  // each dimension exactly once
+    inverse[perm[i]] = i;
+  }
+  if (!valid)
+    detail::fail<ShapeError>("permute: dims ", detail::show(Shape(dims.begin(), dims.end())),
+                             " are not a permutation of the ", rank, " dimensions of a tensor of shape ",
+                             detail::show(x.shape()), "; name each dimension exactly once");
+  Tensor<T> out = rank < 2 ? detail::copy_kernel(x) : detail::permute_kernel(x, perm);
+  // the adjoint of a permutation is the inverse permutation
+  return record(out, "PermuteBackward0", {x}, [inverse](Grads<T>& g) {
+    g.in[0] = permute(g.out, std::vector<std::int64_t>(inverse.begin(), inverse.end()));
+  });
+}
+
+// A view with a dimension of size 1 inserted at `dim` (in [-(rank+1), rank]).
+template <typename T>
+Tensor<T> unsqueeze(const Tensor<T>& x, std::int64_t dim) {
+  const std::size_t d = detail::wrap_dim("unsqueeze", dim, x.shape().size() + 1);
+  Shape shape = x.shape();
+  shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(d), 1);
+  return detail::view_with("UnsqueezeBackward0", x, std::move(shape));
+}
+
+// A view without the dimensions of size 1.
+template <typename T>
+Tensor<T> squeeze(const Tensor<T>& x) {
+  Shape shape;
+  for (std::int64_t n : x.shape())
+    if (n != 1) shape.push_back(n);
+  return detail::view_with("SqueezeBackward0", x, std::move(shape));
+}
+
+// A view without dimension `dim` if its size is 1; otherwise x unchanged (as in PyTorch).
+template <typename T>
+Tensor<T> squeeze(const Tensor<T>& x, std::int64_t dim) {
+  Shape shape = x.shape();
+  if (!shape.empty()) {
+    const std::size_t d = detail::wrap_dim("squeeze", dim, shape.size());
+    if (shape[d] == 1) shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(d));
+  } else {
+    detail::wrap_dim("squeeze", dim, 0);  // a 0-d tensor accepts dim 0 or -1
+  }
+  return detail::view_with("SqueezeBackward1", x, std::move(shape));
+}
+
+// A view with dimensions start_dim..end_dim merged into one; a 0-d tensor becomes [1].
+template <typename T>
+Tensor<T> flatten(const Tensor<T>& x, std::int64_t start_dim = 0, std::int64_t end_dim = -1) {
+  const Shape& in = x.shape();
+  if (in.empty()) {
+    detail::wrap_dim("flatten", start_dim, 0);
+    detail::wrap_dim("flatten", end_dim, 0);
+    return detail::view_with("ViewBackward0", x, Shape{1});
+  }
+  const std::size_t s = detail::wrap_dim("flatten", start_dim, in.size());
+  const std::size_t e = detail::wrap_dim("flatten", end_dim, in.size());
+  if (s > e)
+    detail::fail<IndexError>("flatten: start_dim ", start_dim, " comes after end_dim ", end_dim,
+                             " for a tensor of shape ", detail::show(in));
+  Shape shape(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(s));
+  std::int64_t merged = 1;
+  for (std::size_t i = s; i <= e; ++i) merged *= in[i];
+  shape.push_back(merged);
+  shape.insert(shape.end(), in.begin() + static_cast<std::ptrdiff_t>(e) + 1, in.end());
+  return detail::view_with("ViewBackward0", x, std::move(shape));
 }
 
 // A copy with its own storage; gradients pass straight through.
