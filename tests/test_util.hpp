@@ -17,20 +17,15 @@ using Catch::Approx;
 namespace tg = tapegrad;
 using Tensors = std::vector<tg::Tensor<double>>;
 
-// Asserts that gradcheck passes, printing its per-input report when it does not.
-#define CHECK_GRAD(f, ...)                                            \
-  do {                                                                \
-    const auto tg_result_ = tg::gradcheck(f, Tensors{__VA_ARGS__});   \
-    INFO(tg_result_.report());                                        \
-    CHECK(tg_result_.ok);                                             \
+// Asserts that gradcheck (or gradgradcheck) passes, printing its per-input report when not.
+#define TG_CHECK_PASSES(check, f, ...)                              \
+  do {                                                             \
+    const auto tg_result_ = check(f, Tensors{__VA_ARGS__});        \
+    INFO(tg_result_.report());                                     \
+    CHECK(tg_result_.ok);                                          \
   } while (0)
-
-#define CHECK_GRADGRAD(f, ...)                                            \
-  do {                                                                    \
-    const auto tg_result_ = tg::gradgradcheck(f, Tensors{__VA_ARGS__});   \
-    INFO(tg_result_.report());                                            \
-    CHECK(tg_result_.ok);                                                 \
-  } while (0)
+#define CHECK_GRAD(f, ...) TG_CHECK_PASSES(tg::gradcheck, f, __VA_ARGS__)
+#define CHECK_GRADGRAD(f, ...) TG_CHECK_PASSES(tg::gradgradcheck, f, __VA_ARGS__)
 
 // Requires every element of `t` to equal `expected` (row-major) within `eps`.
 inline void require_values(const tg::Tensor<double>& t, const std::vector<double>& expected, double eps = 1e-12) {

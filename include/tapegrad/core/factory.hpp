@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels.hpp"
 #include "tensor.hpp"
 
 namespace tapegrad {

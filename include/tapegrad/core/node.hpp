@@ -167,6 +167,10 @@ template <typename T>
 class Saved {
  public:
   Saved(const Tensor<T>& t, bool is_output) : is_output_(is_output), version_(t.version()) {
+    // Ops build their saved tensors before record() decides whether to keep a node.
+    // With grad mode off it never does (inference, and every backward without
+    // create_graph), so skip the aliases there: nothing will unpack them.
+    if (!is_grad_enabled()) return;
     if (is_output) {
       // An op's own output is saved without its grad_fn (which would be a reference
       // cycle, node -> output -> node); unpack() reattaches the node.

@@ -2,7 +2,6 @@
 // Shapes, row-major strides, dimension wrapping and NumPy broadcasting rules.
 
 #include <cstdint>
-#include <ostream>
 #include <string>
 #include <vector>
 
@@ -27,7 +26,6 @@ namespace detail {
 struct ShapeText {
   const Shape& shape;
 };
-inline std::ostream& operator<<(std::ostream& os, ShapeText s) { return os << to_string(s.shape); }
 inline void append(std::string& s, ShapeText shape) { s += to_string(shape.shape); }
 inline ShapeText show(const Shape& s) { return {s}; }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "../core/factory.hpp"
 #include "shape.hpp"
 #include "unary.hpp"
 
@@ -77,19 +78,12 @@ Tensor<T> scatter_dim(const Tensor<T>& g, const Tensor<std::int64_t>& index, con
   return record(out, "ScatterBackward0", {g}, [index, s](Grads<T>& gg) { gg.in[0] = gather_dim(gg.out, index, s); });
 }
 
-template <typename T>
-Tensor<T> scalar_like(T value) {
-  Tensor<T> out = empty<T>({});
-  out.data_ptr()[0] = value;
-  return out;
-}
-
 }  // namespace detail
 
 // Sum of all elements, as a 0-d tensor.
 template <typename T>
 Tensor<T> sum(const Tensor<T>& x) {
-  Tensor<T> out = detail::scalar_like<T>(detail::vec(x).sum());
+  Tensor<T> out = scalar_tensor<T>(detail::vec(x).sum());
   // d(sum x)/dx_i = 1: the gradient is g broadcast to x's shape
   return record(out, "SumBackward0", {x}, [shape = x.shape()](Grads<T>& g) { g.in[0] = expand(g.out, shape); });
 }
@@ -108,7 +102,7 @@ Tensor<T> sum(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
 template <typename T>
 Tensor<T> mean(const Tensor<T>& x) {
   const T n = static_cast<T>(x.numel());
-  Tensor<T> out = detail::scalar_like<T>(detail::vec(x).sum() / n);
+  Tensor<T> out = scalar_tensor<T>(detail::vec(x).sum() / n);
   // d(mean x)/dx_i = 1/n
   return record(out, "MeanBackward0", {x}, [shape = x.shape(), n](Grads<T>& g) {
     g.in[0] = expand(detail::scale(g.out, T(1) / n, "MulBackward0"), shape);
@@ -136,7 +130,7 @@ Tensor<T> extreme_all(const char* op, const char* node_name, const Tensor<T>& x,
   if (x.numel() == 0)
     fail<ValueError>(op, ": cannot reduce an empty tensor (shape ", show(x.shape()),
                      ") because the operation has no identity; check the input size");
-  Tensor<T> out = scalar_like<T>(is_max ? vec(x).maxCoeff() : vec(x).minCoeff());
+  Tensor<T> out = scalar_tensor<T>(is_max ? vec(x).maxCoeff() : vec(x).minCoeff());
   return record(out, node_name, {x}, [sx = save(x), so = save_output(out)](Grads<T>& g) {
     const Tensor<T> xv = g[sx];
     const T best = g[so].item();
@@ -198,7 +192,7 @@ MaxResult<T> min(const Tensor<T>& x, std::int64_t dim, bool keepdim = false) {
 // NOTE: at x = 0 the gradient is 0 (PyTorch's subgradient), not nan.
 template <typename T>
 Tensor<T> norm(const Tensor<T>& x) {
-  Tensor<T> out = detail::scalar_like<T>(detail::vec(x).matrix().norm());
+  Tensor<T> out = scalar_tensor<T>(detail::vec(x).matrix().norm());
   return record(out, "NormBackward1", {x}, [sx = save(x), so = save_output(out)](Grads<T>& g) {
     const Tensor<T> xv = g[sx], n = g[so];
     // d||x||/dx = x / ||x||
