@@ -92,7 +92,7 @@ class GraphTask {
           for (std::size_t k = 0; k < targets.size(); ++k)
             if (targets[k].node.get() == &node && targets[k].input_nr < grads.size())
               captured[k] = grads[targets[k].input_nr];
-        if (auto* acc = dynamic_cast<AccumulateGrad<T>*>(&node)) {
+        if (AccumulateGrad<T>* acc = node.as_accumulator()) {
           if (!capturing_ && !grads.empty() && grads[0].defined()) leaf_updates.emplace_back(acc, std::move(grads[0]));
           continue;
         }

@@ -59,6 +59,9 @@ struct EngineAccess;
 }  // namespace detail
 
 template <typename T>
+class AccumulateGrad;
+
+template <typename T>
 class Node : public std::enable_shared_from_this<Node<T>> {
  public:
   explicit Node(std::size_t num_outputs = 1) : sequence_nr_(detail::next_sequence_nr()), num_outputs_(num_outputs) {}
@@ -92,6 +95,9 @@ class Node : public std::enable_shared_from_this<Node<T>> {
   virtual void apply(const std::vector<Tensor<T>>& grad_outputs, std::vector<Tensor<T>>& grad_inputs) = 0;
   // Drops saved tensors once a backward without retain_graph has used them.
   virtual void release_saved() {}
+  // The engine defers leaf accumulation; this tells it which nodes are leaf sinks
+  // without a dynamic_cast per node.
+  virtual AccumulateGrad<T>* as_accumulator() { return nullptr; }
 
   // Graph construction: record() and custom functions add one edge per input.
   void add_next_edge(Edge<T> edge) { next_edges_.push_back(std::move(edge)); }
@@ -128,6 +134,7 @@ class AccumulateGrad final : public Node<T> {
   explicit AccumulateGrad(const std::shared_ptr<TensorImpl<T>>& leaf) : leaf_(leaf) {}
   std::string name() const override { return "AccumulateGrad"; }
   std::shared_ptr<TensorImpl<T>> leaf() const { return leaf_.lock(); }
+  AccumulateGrad* as_accumulator() override { return this; }
 
   void apply(const std::vector<Tensor<T>>& grad_outputs, std::vector<Tensor<T>>&) override {
     accumulate(grad_outputs[0], is_grad_enabled());
