@@ -22,3 +22,6 @@
 #include "autograd/gradcheck.hpp"
 #include "autograd/functional.hpp"
 #include "autograd/dot.hpp"
+#include "autograd/checkpoint.hpp"
+#include "autograd/tape.hpp"
+#include "autograd/function.hpp"

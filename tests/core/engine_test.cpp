@@ -185,7 +185,8 @@ TEST_CASE("modifying a saved tensor in place before backward is caught", "[engin
     message = e.what();
   }
   CHECK_THAT(message, TG_CONTAINS("modified by an in-place operation"));
-  CHECK_THAT(message, TG_CONTAINS("saved by ExpBackward0 at version 0 and is now at version 1"));
+  CHECK_THAT(message, TG_CONTAINS("version 1, expected 0"));
+  CHECK_THAT(message, TG_CONTAINS("saved by ExpBackward0"));
   CHECK_FALSE(x.grad().defined());
   // A tensor that is not saved (add's inputs) may change: like PyTorch, no error.
   auto a = tg::from_vector<double>({1, 2}, tg::requires_grad());

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "anomaly.hpp"
 #include "tensor.hpp"
 
 namespace tapegrad {
@@ -56,6 +57,26 @@ inline std::mutex& leaf_mutex(const void* leaf) {
 template <typename T>
 struct EngineAccess;
 
+// What one backward pass keeps per node.
+template <typename T>
+struct NodeScratch {
+  std::vector<Tensor<T>> buffer;  // incoming gradients, one slot per output
+  bool visited = false;           // reached by the graph walk
+  bool needed = false;            // leads to a requested input (tg::grad)
+  bool captured = false;          // a requested input's node
+};
+
+template <typename T>
+class HookList;
+
+// What few nodes carry, kept behind one pointer so the common node pays 8 bytes for it.
+template <typename T>
+struct NodeExtras {
+  std::string creation_label;  // the AnomalyLabel active when the node was created (anomaly mode)
+  std::vector<std::shared_ptr<HookList<T>>> hooks;     // tensor hooks by output_nr (null: none)
+  std::vector<std::weak_ptr<TensorImpl<T>>> retained;  // retain_grad() outputs by output_nr, held weakly
+};
+
 }  // namespace detail
 
 template <typename T>
@@ -64,7 +85,10 @@ class AccumulateGrad;
 template <typename T>
 class Node : public std::enable_shared_from_this<Node<T>> {
  public:
-  explicit Node(std::size_t num_outputs = 1) : sequence_nr_(detail::next_sequence_nr()), num_outputs_(num_outputs) {}
+  explicit Node(std::size_t num_outputs = 1) : sequence_nr_(detail::next_sequence_nr()), num_outputs_(num_outputs) {
+    // Here rather than in record(), so every node (custom functions too) gets it.
+    if (is_anomaly_enabled()) remember_creation_label();
+  }
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
@@ -103,11 +127,24 @@ class Node : public std::enable_shared_from_this<Node<T>> {
   void add_next_edge(Edge<T> edge) { next_edges_.push_back(std::move(edge)); }
   void reserve_next_edges(std::size_t n) { next_edges_.reserve(n); }
 
+  // Anomaly mode: the AnomalyLabel active when this node was created ("" if none).
+  const std::string& creation_label() const {
+    static const std::string none;
+    return extras_ ? extras_->creation_label : none;
+  }
+
  protected:
   std::vector<Edge<T>> next_edges_;
 
  private:
   friend struct detail::EngineAccess<T>;
+
+  TAPEGRAD_COLD void remember_creation_label() {
+    const std::string& label = current_anomaly_label();
+    if (label.empty()) return;
+    extras_ = std::make_unique<detail::NodeExtras<T>>();
+    extras_->creation_label = label;
+  }
 
   void take_children(std::vector<std::shared_ptr<Node>>& into) {
     for (auto& e : next_edges_)
@@ -117,12 +154,46 @@ class Node : public std::enable_shared_from_this<Node<T>> {
 
   std::uint64_t sequence_nr_;
   std::size_t num_outputs_;
-  // Engine scratch, used only during one backward pass on this graph.
-  std::vector<Tensor<T>> buffer_;
-  bool visited_ = false;
-  bool needed_ = false;
-  bool captured_ = false;
+  // Scratch of the backward pass that owns this node (owner_), so a pass needs no
+  // map from node to state. A node that another pass already owns (a leaf shared
+  // by graphs on two threads, or an outer pass's node reached by a nested one)
+  // gets its state in that pass's side map instead (detail::GraphTask::scratch).
+  detail::NodeScratch<T> scratch_;
+  std::atomic<const void*> owner_{nullptr};
+  std::unique_ptr<detail::NodeExtras<T>> extras_;  // hooks, retain_grad, anomaly label; usually null
 };
+
+namespace detail {
+
+// The engine's and the hooks' way into a node's private state.
+template <typename T>
+struct EngineAccess {
+  static NodeScratch<T>& scratch(Node<T>& n) { return n.scratch_; }
+  static std::atomic<const void*>& owner(Node<T>& n) { return n.owner_; }
+  static NodeExtras<T>* extras_if_any(const Node<T>& n) { return n.extras_.get(); }
+  static NodeExtras<T>& extras(Node<T>& n) {
+    if (!n.extras_) n.extras_ = std::make_unique<NodeExtras<T>>();
+    return *n.extras_;
+  }
+};
+
+// For in-place ops, after they give `impl` a new grad_fn: as in PyTorch, retain_grad()
+// follows the tensor to its new grad_fn (its .grad becomes the gradient of the new
+// value), while hooks registered before stay on `old_fn` (they see the gradient of
+// the old value).
+template <typename T>
+void move_retains_grad(const std::shared_ptr<TensorImpl<T>>& impl, Node<T>* old_fn, std::uint32_t old_output_nr) {
+  NodeExtras<T>* old_extras = old_fn ? EngineAccess<T>::extras_if_any(*old_fn) : nullptr;
+  if (!old_extras || old_output_nr >= old_extras->retained.size() ||
+      old_extras->retained[old_output_nr].lock() != impl || !impl->grad_fn)
+    return;
+  old_extras->retained[old_output_nr].reset();
+  auto& retained = EngineAccess<T>::extras(*impl->grad_fn).retained;
+  if (retained.size() <= impl->output_nr) retained.resize(impl->output_nr + 1);
+  retained[impl->output_nr] = impl;
+}
+
+}  // namespace detail
 
 // The sink of a leaf that requires grad: the engine adds the gradient into .grad.
 // It holds the leaf weakly: a leaf nobody holds has a .grad nobody can read, and a
@@ -197,9 +268,10 @@ class Saved {
   Tensor<T> unpack(const Node<T>& node) const {
     if (tensor_.version() != version_)
       detail::fail<GraphError>(
-          "backward: a tensor needed for gradient computation has been modified by an in-place operation: "
-          "it is saved by ", node.name(), " at version ", version_, " and is now at version ", tensor_.version(),
-          ". Use an out-of-place op, or clone() the tensor before modifying it");
+          "backward: a tensor needed for gradient computation has been modified by an in-place operation: version ",
+          tensor_.version(), ", expected ", version_, " (the tensor of shape ", detail::show(tensor_.shape()),
+          " saved by ", node.name(), " was changed after the forward op). Use an out-of-place op, or clone() the "
+          "tensor before modifying it");
     if (!is_grad_enabled()) return tensor_;
     if (!is_output_) {
       // create_graph: a saved leaf must be the leaf itself, so higher derivatives reach

@@ -84,10 +84,18 @@ class Storage {
   std::uint32_t version() const { return version_; }
   void bump_version() { ++version_; }
 
+  // Live views (reshape/view results) of this buffer. A recorded in-place op on a
+  // buffer with views is refused: the other tensors' grad_fns would go stale.
+  // Atomic because views of one shared parameter may come and go on several threads.
+  bool has_views() const { return views_.load(std::memory_order_relaxed) > 0; }
+  void add_view() { views_.fetch_add(1, std::memory_order_relaxed); }
+  void remove_view() { views_.fetch_sub(1, std::memory_order_relaxed); }
+
  private:
   T* data_;
   std::size_t size_;
   std::uint32_t version_ = 0;
+  std::atomic<std::int32_t> views_{0};
 };
 
 }  // namespace tapegrad

@@ -129,6 +129,16 @@ class Tensor {
   // Counts in-place writes to the storage this tensor shares.
   std::uint32_t version() const { return checked().version(); }
 
+  // hooks (core/hooks.hpp)
+  // hook(grad) runs when the gradient of this tensor is computed and may return a
+  // replacement (an undefined tensor keeps it; a callable returning void only looks).
+  template <typename F>
+  RemovableHandle register_hook(F&& hook) const;
+  // Non-leaves: backward() also accumulates this tensor's gradient into grad().
+  void retain_grad() const;
+  bool retains_grad() const;
+  // end hooks
+
   // ---- ops as methods (defined in tensor_methods.hpp) ----
   Tensor clone() const;
   Tensor operator-() const;
@@ -291,17 +301,31 @@ class Tensor {
   Tensor cholesky_solve(const Tensor& factor, bool upper = false) const;
   // end linear algebra
 
-  // In-place arithmetic for no-grad code (parameter updates under NoGradGuard).
-  // The right side broadcasts to this tensor's shape.
-  Tensor& operator+=(const Tensor& other);
-  Tensor& operator-=(const Tensor& other);
-  Tensor& operator*=(const Tensor& other);
-  Tensor& operator/=(const Tensor& other);
-  Tensor& operator+=(T value);
-  Tensor& operator-=(T value);
-  Tensor& operator*=(T value);
-  Tensor& operator/=(T value);
+  // in-place (ops/inplace.hpp). Recorded in the graph as in PyTorch; refused on a leaf
+  // that requires grad while grad mode is on (update parameters under NoGradGuard).
+  // The right side broadcasts to this tensor's shape; x += y is x.add_(y).
+  Tensor& add_(const Tensor& other, T alpha = T(1));
+  Tensor& add_(T value);
+  Tensor& sub_(const Tensor& other, T alpha = T(1));
+  Tensor& sub_(T value);
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(T value);
+  Tensor& div_(const Tensor& other);
+  Tensor& div_(T value);
+  Tensor& zero_();
   Tensor& fill_(T value);
+  Tensor& clamp_(std::optional<T> min, std::optional<T> max = std::nullopt);
+  Tensor& copy_(const Tensor& src);
+  Tensor& relu_();
+  Tensor& operator+=(const Tensor& other) { return add_(other); }
+  Tensor& operator-=(const Tensor& other) { return sub_(other); }
+  Tensor& operator*=(const Tensor& other) { return mul_(other); }
+  Tensor& operator/=(const Tensor& other) { return div_(other); }
+  Tensor& operator+=(T value) { return add_(value); }
+  Tensor& operator-=(T value) { return sub_(value); }
+  Tensor& operator*=(T value) { return mul_(value); }
+  Tensor& operator/=(T value) { return div_(value); }
+  // end in-place
 
   // Throws if an in-place write to this tensor could not be seen by autograd.
   void check_inplace(const char* op) const {

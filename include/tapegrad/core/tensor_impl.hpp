@@ -14,6 +14,18 @@ template <typename T>
 class Node;
 template <typename T>
 class Tensor;
+class RemovableHandle;  // core/hooks.hpp
+namespace detail {
+template <typename T>
+class HookList;
+// A leaf's hooks, behind one pointer: TensorImpl grows by 8 bytes, not 16. At 128
+// bytes (plus make_shared's control block) the next allocation size class costs
+// every op ~4% (bench/overhead_bench.cpp).
+template <typename T>
+struct LeafHooks {
+  std::shared_ptr<HookList<T>> list;
+};
+}  // namespace detail
 
 template <typename T>
 struct TensorImpl {
@@ -27,6 +39,7 @@ struct TensorImpl {
   std::shared_ptr<Node<T>> grad_fn;      // null for leaves
   std::weak_ptr<Node<T>> grad_accumulator;  // leaves only; the graph owns it
   std::shared_ptr<TensorImpl<T>> grad;   // .grad(), accumulated across backward calls
+  std::unique_ptr<detail::LeafHooks<T>> hooks;  // leaves only: register_hook (non-leaves: on grad_fn)
 
   T* data() { return storage ? storage->data() + offset : nullptr; }
   const T* data() const { return storage ? storage->data() + offset : nullptr; }

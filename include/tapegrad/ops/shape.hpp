@@ -78,11 +78,28 @@ Tensor<T> copy_kernel(const Tensor<T>& x) {
 }  // namespace detail
 
 namespace detail {
+// An alias of `src`'s buffer that the buffer counts as a view while it lives (see
+// Storage::has_views): in-place ops use the count to refuse writes autograd could
+// not propagate to the other tensors sharing the buffer.
+template <typename T>
+std::shared_ptr<TensorImpl<T>> view_impl(const TensorImpl<T>& src, Shape shape) {
+  auto* impl = new TensorImpl<T>();
+  impl->storage = src.storage;
+  impl->offset = src.offset;
+  impl->numel = numel_of(shape);
+  impl->shape = std::move(shape);
+  if (impl->storage) impl->storage->add_view();
+  return std::shared_ptr<TensorImpl<T>>(impl, [](TensorImpl<T>* p) {
+    if (p->storage) p->storage->remove_view();
+    delete p;
+  });
+}
+
 // x with a new shape (same element count), sharing storage; recorded as `node_name`.
 template <typename T>
 Tensor<T> view_with(const char* node_name, const Tensor<T>& x, Shape shape) {
   if (shape == x.shape() && !(is_grad_enabled() && x.requires_grad())) return x;
-  Tensor<T> out(alias_impl(*x.impl(), std::move(shape)));
+  Tensor<T> out(view_impl(*x.impl(), std::move(shape)));
   return record(out, node_name, {x}, [in_shape = x.shape()](Grads<T>& g) { g.in[0] = reshape(g.out, in_shape); });
 }
 
