@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs the whole test suite:
 #   1. the Catch2 tests, examples and benchmark (RelWithDebInfo, warnings as errors);
-#   2. the benchmark once, as a smoke test;
+#   2. each benchmark once, as a smoke test;
 #   3. the tests again under AddressSanitizer + UndefinedBehaviorSanitizer (leaks too);
 #   4. the three ways to consume tapegrad (find_package, add_subdirectory, plain -I)
 #      and a C++20 build.
@@ -19,8 +19,10 @@ cmake --build build/tests -j "$jobs"
 (cd build/tests && ctest --output-on-failure -j "$jobs")
 
 echo "=== benchmark smoke run"
-build/tests/bench/tapegrad_bench --benchmark_min_time=0.01 >/dev/null
-echo "benchmark ran"
+for bench in tapegrad_bench tapegrad_memory_bench tapegrad_scalar_bench; do
+  build/tests/bench/$bench --benchmark_min_time=0.01 >/dev/null
+done
+echo "benchmarks ran"
 
 if [[ ${1:-} == --quick ]]; then
   exit 0

@@ -52,12 +52,12 @@ struct CheckpointProxies {
 };
 
 template <typename T>
-CheckpointProxies<T> checkpoint_proxies(const std::vector<Tensor<T>>& inputs, const std::vector<bool>& requires) {
+CheckpointProxies<T> checkpoint_proxies(const std::vector<Tensor<T>>& inputs, const std::vector<bool>& needs_grad) {
   CheckpointProxies<T> p;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     auto impl = alias_impl(*inputs[i].impl(), inputs[i].shape());
     std::shared_ptr<FunctionNode<T>> link;
-    if (requires[i]) {
+    if (needs_grad[i]) {
       // d(alias)/dx = I. Stateless, so it stays usable for double backward.
       link = new_function_node<T>("AliasBackward0");
       link->set_rule([](Grads<T>& g) {
@@ -133,13 +133,12 @@ struct CheckpointRule {
     const bool create_graph = is_grad_enabled();
 
     std::vector<Tensor<T>> originals;
-    std::vector<bool>
-    requires(n);
+    std::vector<bool> needs_grad(n);
     for (std::size_t i = 0; i < n; ++i) {
       originals.push_back(g[inputs[i]]);  // throws if an input was modified in place since the forward
-      requires[i] = g.needs(i);
+      needs_grad[i] = g.needs(i);
     }
-    const CheckpointProxies<T> proxies = checkpoint_proxies(originals, requires);
+    const CheckpointProxies<T> proxies = checkpoint_proxies(originals, needs_grad);
     std::vector<Tensor<T>> outs;
     {
       EnableGradGuard record;
@@ -207,7 +206,7 @@ struct CheckpointRule {
 
     std::vector<Tensor<T>> wrt;
     for (std::size_t i = 0; i < n; ++i)
-      if (requires[i]) wrt.push_back(proxies.tensors[i]);
+      if (needs_grad[i]) wrt.push_back(proxies.tensors[i]);
     for (std::size_t k = 0; k < num_parameters; ++k)
       if (parameters[k].defined()) wrt.push_back(parameters[k]);
     std::vector<Tensor<T>> grads;
@@ -216,7 +215,7 @@ struct CheckpointRule {
 
     std::size_t next = 0;
     for (std::size_t i = 0; i < n; ++i)
-      if (requires[i]) {
+      if (needs_grad[i]) {
         if (!grads.empty()) g.in[i] = grads[next];
         ++next;
       }
@@ -246,11 +245,10 @@ std::vector<Tensor<T>> checkpoint_outputs(F f, const std::vector<Tensor<T>>& inp
     if (!inputs[i].defined()) fail<ValueError>("checkpoint: input ", i, " is undefined");
   if (!is_grad_enabled()) return call_outputs<T>(f, inputs, "checkpoint");
 
-  std::vector<bool>
-  requires(inputs.size());
+  std::vector<bool> needs_grad(inputs.size());
   std::vector<Saved<T>> saved;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    requires[i] = inputs[i].requires_grad();
+    needs_grad[i] = inputs[i].requires_grad();
     saved.push_back(save(inputs[i]));  // before f runs: an f that writes its inputs is caught
   }
 
@@ -258,7 +256,7 @@ std::vector<Tensor<T>> checkpoint_outputs(F f, const std::vector<Tensor<T>>& inp
   std::vector<Tensor<T>> outs;
   CheckpointScan<T> scan;
   {
-    const CheckpointProxies<T> proxies = checkpoint_proxies(inputs, requires);
+    const CheckpointProxies<T> proxies = checkpoint_proxies(inputs, needs_grad);
     outs = call_outputs<T>(f, proxies.tensors, "checkpoint");
     bool any_requires = false;
     for (std::size_t k = 0; k < outs.size(); ++k) {
