@@ -36,7 +36,7 @@ g++ -std=c++20 "${warn[@]}" -I include -I /usr/include/eigen3 tests/consumer/mai
 g++ -std=c++20 "${warn[@]}" -I include -I /usr/include/eigen3 examples/gradient_check.cpp -o "$work/cxx20_example"
 "$work/cxx20_example" >/dev/null
 # Every public header parses as C++20 too (C++20 keywords such as `requires` as names).
-printf '#include <tapegrad/tapegrad.hpp>\n#include <tapegrad/scalar.hpp>\nint main() {}\n' >"$work/all_headers.cpp"
+printf '#include <tapegrad/tapegrad.hpp>\n#include <tapegrad/scalar.hpp>\n#include <tapegrad/scalar/bridge.hpp>\nint main() {}\n' >"$work/all_headers.cpp"
 g++ -std=c++20 "${warn[@]}" -fsyntax-only -I include -I /usr/include/eigen3 "$work/all_headers.cpp"
 echo "C++20: ok"
 echo "consumers: 4 passed, 0 failed"

@@ -254,6 +254,34 @@ class OnceDifferentiableNode final : public Node<T> {
   std::string function_;  // the node whose gradients hang from this one
 };
 
+namespace detail {
+// once_differentiable under create_graph: the gradients `grad_inputs` that `node` (named
+// `name`) computed become outputs of a node that throws when reached, so a second
+// derivative fails loudly instead of coming out zero. Its edges are the node's inputs and
+// the incoming gradients `grads`: whatever the true second derivative would depend on, so
+// tg::grad reaches it too.
+template <typename T>
+void hang_from_error_node(const std::string& name, const Node<T>& node, const std::vector<Tensor<T>>& grads,
+                          std::vector<Tensor<T>>& grad_inputs) {
+  std::size_t count = 0;
+  for (const auto& g : grad_inputs) count += g.defined() ? 1 : 0;
+  if (count == 0) return;
+  auto error_node = std::make_shared<OnceDifferentiableNode<T>>(name, count);
+  for (const Edge<T>& e : node.next_edges()) error_node->add_next_edge(e);
+  for (const auto& g : grads)
+    if (g.defined() && g.requires_grad()) error_node->add_next_edge(gradient_edge(g));
+  std::uint32_t k = 0;
+  for (auto& g : grad_inputs) {
+    if (!g.defined()) continue;
+    auto impl = alias_impl(*g.impl(), g.shape());  // the caller's tensor may be shared
+    impl->requires_grad = true;
+    impl->grad_fn = error_node;
+    impl->output_nr = k++;
+    g = Tensor<T>(std::move(impl));
+  }
+}
+}  // namespace detail
+
 // The grad_fn of a custom function's outputs: runs the user's backward and checks
 // what it returns before the engine sees it.
 template <typename T>
@@ -293,7 +321,7 @@ class CustomFunctionNode final : public Node<T> {
     }
 
     check_and_route(result, grad_inputs);
-    if (once_differentiable_ && create_graph) hang_from_error_node(grads, grad_inputs);
+    if (once_differentiable_ && create_graph) detail::hang_from_error_node(name_, *this, grads, grad_inputs);
   }
 
   void release_saved() override { ctx_.release(); }
@@ -326,29 +354,6 @@ class CustomFunctionNode final : public Node<T> {
                                  " for argument ", i, ", which has shape ", detail::show(edge.shape),
                                  "; each gradient must have its input's shape");
       if (edge.node) grad_inputs[e] = result[i];
-    }
-  }
-
-  // once_differentiable under create_graph: the gradients become outputs of a node
-  // that throws when reached, so a second derivative fails loudly instead of coming out
-  // zero. Its edges are this function's inputs and the incoming gradients: whatever the
-  // true second derivative would depend on, so tg::grad reaches it too.
-  void hang_from_error_node(const std::vector<Tensor<T>>& grads, std::vector<Tensor<T>>& grad_inputs) const {
-    std::size_t count = 0;
-    for (const auto& g : grad_inputs) count += g.defined() ? 1 : 0;
-    if (count == 0) return;
-    auto error_node = std::make_shared<OnceDifferentiableNode<T>>(name_, count);
-    for (const Edge<T>& e : this->next_edges()) error_node->add_next_edge(e);
-    for (const auto& g : grads)
-      if (g.defined() && g.requires_grad()) error_node->add_next_edge(detail::gradient_edge(g));
-    std::uint32_t k = 0;
-    for (auto& g : grad_inputs) {
-      if (!g.defined()) continue;
-      auto impl = detail::alias_impl(*g.impl(), g.shape());  // the user's tensor may be shared
-      impl->requires_grad = true;
-      impl->grad_fn = error_node;
-      impl->output_nr = k++;
-      g = Tensor<T>(std::move(impl));
     }
   }
 
