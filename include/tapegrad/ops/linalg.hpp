@@ -84,8 +84,22 @@ Tensor<T> gemm(const char* name, const Tensor<T>& a, const Tensor<T>& b, bool tr
       C.noalias() = A.transpose() * B.transpose();
     }
 #else
-    if (trans_a) pa = transposed(pa, ra, ca, a_transposed);
-    if (trans_b) pb = transposed(pb, rb, cb, b_transposed);
+    using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+    // A vector operand needs no transposed copy: [1, k] and [k, 1] are the same memory.
+    const bool copy_a = trans_a && rows_out > 1, copy_b = trans_b && m > 1;
+    if (copy_a && m == 1) {
+      // A^T b for one column b: a matrix-vector product reading A in place. For a gradient
+      // like X^T r of a regression, the copy of X^T cost as much as the product itself.
+      C.col(0).noalias() = ConstMatrixMap<T>(pa, ra, ca).transpose() * ConstVectorMap(pb, k);
+      return;
+    }
+    if (copy_b && rows_out == 1) {
+      // a B^T for one row a: (B a^T)^T, again reading B in place.
+      C.row(0).transpose().noalias() = ConstMatrixMap<T>(pb, rb, cb) * ConstVectorMap(pa, k);
+      return;
+    }
+    if (copy_a) pa = transposed(pa, ra, ca, a_transposed);
+    if (copy_b) pb = transposed(pb, rb, cb, b_transposed);
     C.noalias() = ConstMatrixMap<T>(pa, trans_a ? n : rows_a, k) * ConstMatrixMap<T>(pb, k, m);
 #endif
   };
