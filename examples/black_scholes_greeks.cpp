@@ -17,7 +17,6 @@
 #include <tapegrad/scalar.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
@@ -196,19 +195,6 @@ HandEstimate mc_by_hand(const Market& m, const std::vector<double>& z) {
   return {{mean[0], mean[1], mean[2]}, {se[0], se[1], se[2]}};
 }
 
-// The best of `repeats` wall times of f(), in milliseconds: the least disturbed run.
-template <typename F>
-double best_time_ms(int repeats, F&& f) {
-  double best = 1e300;
-  for (int i = 0; i < repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    f();
-    const auto stop = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double, std::milli>(stop - start).count());
-  }
-  return best;
-}
-
 bool within(double ad, double exact, double tol) {
   return std::fabs(ad - exact) <= tol * std::max(1.0, std::fabs(exact));
 }
@@ -304,9 +290,9 @@ int main() {
   // Timing: the best of several runs of each (no assertion: shared machines are noisy).
   const int repeats = 15;
   double sink = 0;  // keeps the compiler from dropping the timed work
-  const double price_ms = best_time_ms(repeats, [&] { sink += mc_price(mc_market, z); });
-  const double grad_ms = best_time_ms(repeats, [&] { sink += mc_price_and_greeks(mc_market, z, batch).vega; });
-  const double grad_big_ms = best_time_ms(repeats, [&] { sink += mc_price_and_greeks(mc_market, z, 10 * batch).vega; });
+  const double price_ms = 1e3 * example::best_time(repeats, [&] { sink += mc_price(mc_market, z); });
+  const double grad_ms = 1e3 * example::best_time(repeats, [&] { sink += mc_price_and_greeks(mc_market, z, batch).vega; });
+  const double grad_big_ms = 1e3 * example::best_time(repeats, [&] { sink += mc_price_and_greeks(mc_market, z, 10 * batch).vega; });
   std::printf("\nwall time for %zu paths (best of %d runs; the normal draws are not timed):\n", paths, repeats);
   std::printf("  price only (double):                                 %8.3f ms\n", price_ms);
   std::printf("  price + delta + vega (Var, batches of %5zu paths):   %8.3f ms   ratio %.2fx\n", batch, grad_ms,

@@ -2,6 +2,8 @@
 // A tiny reporter shared by the examples: each check prints PASS/FAIL with what it
 // compared, and the program's exit code counts the failures.
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -15,6 +17,20 @@ inline int& failures() {
 inline void check(bool ok, const std::string& what) {
   std::printf("[%s] %s\n", ok ? "PASS" : "FAIL", what.c_str());
   if (!ok) ++failures();
+}
+
+// The best of `repeats` wall times of f(), in seconds: the least disturbed run. For the
+// timings the examples print; no example asserts on a time (shared machines are noisy).
+template <typename F>
+double best_time(int repeats, F&& f) {
+  double best = 1e300;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    f();
+    const auto stop = std::chrono::steady_clock::now();
+    best = std::min(best, std::chrono::duration<double>(stop - start).count());
+  }
+  return best;
 }
 
 inline int finish() {

@@ -18,7 +18,6 @@
 #include <tapegrad/tapegrad.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -166,18 +165,6 @@ double max_error(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
   return ((a - b).array().abs() / b.array().abs().max(1.0)).maxCoeff();
 }
 
-template <typename F>
-double best_time_us(int repeats, F&& f) {
-  double best = 1e300;
-  for (int i = 0; i < repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    f();
-    const auto stop = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double, std::micro>(stop - start).count());
-  }
-  return best;
-}
-
 int main() {
   // Eight groups of 1 to 8 observations (made up, drawn around mu = 4, tau = 3, sigma = 2).
   const Data data{{{4.3, 2.8, 2.6},
@@ -256,10 +243,10 @@ int main() {
   // What each costs for this small model (36 observations); no assertion, shared machines are noisy.
   double sink = 0;
   const int repeats = 2000;
-  const double var_us = best_time_us(repeats, [&] { sink += tg::gradient(model, typical)(1); });
+  const double var_us = 1e6 * example::best_time(repeats, [&] { sink += tg::gradient(model, typical)(1); });
   const double tensor_us =
-      best_time_us(repeats, [&] { sink += tensor_value_and_gradient(typical, flat, data.sigma).gradient(1); });
-  const double plain_us = best_time_us(repeats, [&] { sink += log_density(typical, data); });
+      1e6 * example::best_time(repeats, [&] { sink += tensor_value_and_gradient(typical, flat, data.sigma).gradient(1); });
+  const double plain_us = 1e6 * example::best_time(repeats, [&] { sink += log_density(typical, data); });
   std::printf("time per call (best of %d): log-density in double %.2f us, gradient by Var %.2f us (%.1fx), "
               "by Tensor ops %.2f us (%.1fx)  (checksum %.6g)\n",
               repeats, plain_us, var_us, var_us / plain_us, tensor_us, tensor_us / plain_us, sink);
