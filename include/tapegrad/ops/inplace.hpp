@@ -18,6 +18,7 @@
 // and relu_ use their result, clamp_ keeps the mask of the old value.
 
 #include <optional>
+#include <utility>
 
 #include "../core/node.hpp"
 #include "arithmetic.hpp"
@@ -102,6 +103,18 @@ Tensor<T> unaliased(const Tensor<T>& other, const Tensor<T>& self) {
 
 }  // namespace detail
 
+namespace detail {
+// self = kernel(self) with a number as the other operand: records `node_name` with `rule`
+// (a scalar operand has no gradient, so the rule fills g.in[0] only).
+template <typename T, typename Kernel, typename Rule>
+Tensor<T>& scalar_inplace(Tensor<T>& self, const char* op, const char* node_name, Kernel kernel, Rule rule) {
+  auto node = begin_inplace<T>(op, node_name, {self});
+  kernel(vec(self));
+  if (commit_inplace(self, node)) node->set_rule(std::move(rule));
+  return self;
+}
+}  // namespace detail
+
 // ---- add_, sub_: self += alpha * other ----
 
 // d/dself = 1, d/dother = alpha
@@ -118,12 +131,11 @@ Tensor<T>& Tensor<T>::add_(const Tensor& other, T alpha) {
   return *this;
 }
 
+// d/dself (self + value) = 1
 template <typename T>
 Tensor<T>& Tensor<T>::add_(T value) {
-  auto node = detail::begin_inplace<T>("add_", "AddBackward0", {*this});
-  detail::vec(*this) += value;
-  if (detail::commit_inplace(*this, node)) node->set_rule([](Grads<T>& g) { g.in[0] = g.out; });
-  return *this;
+  return detail::scalar_inplace(*this, "add_", "AddBackward0", [value](auto v) { v += value; },
+                                [](Grads<T>& g) { g.in[0] = g.out; });
 }
 
 // d/dself = 1, d/dother = -alpha
@@ -140,12 +152,11 @@ Tensor<T>& Tensor<T>::sub_(const Tensor& other, T alpha) {
   return *this;
 }
 
+// d/dself (self - value) = 1
 template <typename T>
 Tensor<T>& Tensor<T>::sub_(T value) {
-  auto node = detail::begin_inplace<T>("sub_", "SubBackward0", {*this});
-  detail::vec(*this) -= value;
-  if (detail::commit_inplace(*this, node)) node->set_rule([](Grads<T>& g) { g.in[0] = g.out; });
-  return *this;
+  return detail::scalar_inplace(*this, "sub_", "SubBackward0", [value](auto v) { v -= value; },
+                                [](Grads<T>& g) { g.in[0] = g.out; });
 }
 
 // ---- mul_, div_ ----
@@ -167,12 +178,11 @@ Tensor<T>& Tensor<T>::mul_(const Tensor& other_in) {
   return *this;
 }
 
+// d/dself (self * value) = value
 template <typename T>
 Tensor<T>& Tensor<T>::mul_(T value) {
-  auto node = detail::begin_inplace<T>("mul_", "MulBackward0", {*this});
-  detail::vec(*this) *= value;
-  if (detail::commit_inplace(*this, node)) node->set_rule([value](Grads<T>& g) { g.in[0] = g.out * value; });
-  return *this;
+  return detail::scalar_inplace(*this, "mul_", "MulBackward0", [value](auto v) { v *= value; },
+                                [value](Grads<T>& g) { g.in[0] = g.out * value; });
 }
 
 // out = self / other:  d/dself = 1 / other,  d/dother = -self / other^2 = -out / other
@@ -192,12 +202,11 @@ Tensor<T>& Tensor<T>::div_(const Tensor& other_in) {
   return *this;
 }
 
+// d/dself (self / value) = 1 / value
 template <typename T>
 Tensor<T>& Tensor<T>::div_(T value) {
-  auto node = detail::begin_inplace<T>("div_", "DivBackward0", {*this});
-  detail::vec(*this) /= value;
-  if (detail::commit_inplace(*this, node)) node->set_rule([value](Grads<T>& g) { g.in[0] = g.out / value; });
-  return *this;
+  return detail::scalar_inplace(*this, "div_", "DivBackward0", [value](auto v) { v /= value; },
+                                [value](Grads<T>& g) { g.in[0] = g.out / value; });
 }
 
 // ---- zero_, fill_, copy_: the old value is overwritten, so its gradient is 0 ----

@@ -33,6 +33,8 @@
 
 #include <Eigen/Core>
 
+#include "eigen_traits.hpp"
+
 namespace tapegrad {
 
 template <typename T>
@@ -774,32 +776,12 @@ bool isfinite(const tapegrad::Dual<T>& x) {
 
 namespace Eigen {
 
-// Eigen::Matrix<tg::Dual<T>, ...>: a real (not complex) scalar whose precision is T's.
+// Eigen::Matrix<tg::Dual<T>, ...>: a value and a tangent; a product costs three T
+// multiplications and an addition.
 template <typename T>
-struct NumTraits<tapegrad::Dual<T>> : GenericNumTraits<tapegrad::Dual<T>> {
-  using D = tapegrad::Dual<T>;
-  using Real = D;
-  using NonInteger = D;
-  using Nested = D;
-  using Literal = D;
-  enum {
-    IsComplex = 0,
-    IsInteger = 0,
-    IsSigned = 1,
-    RequireInitialization = 1,
-    ReadCost = 2 * NumTraits<T>::ReadCost,
-    AddCost = 2 * NumTraits<T>::AddCost,
-    MulCost = 3 * NumTraits<T>::MulCost + NumTraits<T>::AddCost,
-  };
-  static D epsilon() { return D(NumTraits<T>::epsilon()); }
-  static D dummy_precision() { return D(NumTraits<T>::dummy_precision()); }
-  static D highest() { return D(NumTraits<T>::highest()); }
-  static D lowest() { return D(NumTraits<T>::lowest()); }
-  static D infinity() { return D(NumTraits<T>::infinity()); }
-  static D quiet_NaN() { return D(NumTraits<T>::quiet_NaN()); }
-  static int digits10() { return NumTraits<T>::digits10(); }
-  static int digits() { return NumTraits<T>::digits(); }
-};
+struct NumTraits<tapegrad::Dual<T>>
+    : tapegrad::detail::RealScalarNumTraits<tapegrad::Dual<T>, T, 2 * NumTraits<T>::ReadCost, 2 * NumTraits<T>::AddCost,
+                                            3 * NumTraits<T>::MulCost + NumTraits<T>::AddCost> {};
 
 // Dual<T> matrices mix with plain T matrices (A * x with A of double, x of Dual<double>).
 template <typename T, typename BinaryOp>

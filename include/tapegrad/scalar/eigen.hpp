@@ -16,37 +16,16 @@
 
 #include <Eigen/Core>
 
+#include "eigen_traits.hpp"
 #include "var.hpp"
 
 namespace Eigen {
 
+// A Var is two words; an operation also writes the tape (a few cycles more).
 template <typename T>
-struct NumTraits<tapegrad::Var<T>> : GenericNumTraits<tapegrad::Var<T>> {
-  using Real = tapegrad::Var<T>;
-  using NonInteger = tapegrad::Var<T>;
-  using Nested = tapegrad::Var<T>;
-  using Literal = tapegrad::Var<T>;
-
-  enum {
-    IsComplex = 0,
-    IsInteger = 0,
-    IsSigned = 1,
-    RequireInitialization = 1,
-    // A Var is two words; an operation also writes the tape (a few cycles more).
-    ReadCost = 2 * NumTraits<T>::ReadCost,
-    AddCost = 4 * NumTraits<T>::AddCost,
-    MulCost = 4 * NumTraits<T>::MulCost
-  };
-
-  static inline Real epsilon() { return NumTraits<T>::epsilon(); }
-  static inline Real dummy_precision() { return NumTraits<T>::dummy_precision(); }
-  static inline Real highest() { return NumTraits<T>::highest(); }
-  static inline Real lowest() { return NumTraits<T>::lowest(); }
-  static inline Real infinity() { return NumTraits<T>::infinity(); }
-  static inline Real quiet_NaN() { return NumTraits<T>::quiet_NaN(); }
-  static inline int digits10() { return NumTraits<T>::digits10(); }
-  static inline int max_digits10() { return NumTraits<T>::max_digits10(); }
-};
+struct NumTraits<tapegrad::Var<T>>
+    : tapegrad::detail::RealScalarNumTraits<tapegrad::Var<T>, T, 2 * NumTraits<T>::ReadCost, 4 * NumTraits<T>::AddCost,
+                                            4 * NumTraits<T>::MulCost> {};
 
 // Var<T> op T and T op Var<T> give Var<T>: matrices of Var mix with matrices of numbers.
 template <typename T, typename BinaryOp>
