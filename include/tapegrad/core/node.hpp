@@ -388,7 +388,7 @@ using InputList = std::initializer_list<std::reference_wrapper<const Tensor<type
 
 template <typename T>
 TAPEGRAD_NOINLINE std::shared_ptr<FunctionNode<T>> new_function_node(const char* name, std::size_t num_outputs = 1) {
-  return std::make_shared<FunctionNode<T>>(name, num_outputs);
+  return std::allocate_shared<FunctionNode<T>>(PoolAllocator<FunctionNode<T>>(), name, num_outputs);
 }
 
 template <typename T, typename Inputs>

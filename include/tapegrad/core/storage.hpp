@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <new>
 
+#include "pool.hpp"
+
 namespace tapegrad {
 
 // Bytes held by tensor buffers, process-wide. `peak_bytes` is the high-water mark
@@ -16,7 +18,7 @@ namespace tapegrad {
 struct MemoryStats {
   std::int64_t current_bytes = 0;
   std::int64_t peak_bytes = 0;
-  std::int64_t allocations = 0;  // buffers allocated since program start
+  std::int64_t allocations = 0;  // buffers allocated since program start (approximate with threads)
 };
 
 namespace detail {
@@ -37,11 +39,14 @@ inline constexpr std::size_t kBufferAlignment = 64;
 
 inline void* allocate_buffer(std::size_t bytes) {
   if (bytes == 0) return nullptr;
-  void* p = ::operator new(bytes, std::align_val_t(kBufferAlignment));
+  static_assert(kBufferAlignment == 64, "BufferPool hands out 64-byte aligned blocks");
+  void* p = BufferPool::allocate(bytes);  // small buffers come from the thread's cache
   auto& c = memory_counters();
   const auto now = c.current.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed) +
                    static_cast<std::int64_t>(bytes);
-  c.allocations.fetch_add(1, std::memory_order_relaxed);
+  // A load and a store, not a locked add: the count may miss an allocation made at the
+  // same moment on another thread, which a statistic can afford (bytes stay exact).
+  c.allocations.store(c.allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   auto peak = c.peak.load(std::memory_order_relaxed);
   while (now > peak && !c.peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
   }
@@ -50,7 +55,7 @@ inline void* allocate_buffer(std::size_t bytes) {
 
 inline void free_buffer(void* p, std::size_t bytes) {
   if (!p) return;
-  ::operator delete(p, std::align_val_t(kBufferAlignment));
+  BufferPool::deallocate(p, bytes);
   memory_counters().current.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
 }
 

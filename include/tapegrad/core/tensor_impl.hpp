@@ -51,17 +51,17 @@ namespace detail {
 // A fresh, uninitialised contiguous tensor implementation.
 template <typename T>
 TAPEGRAD_NOINLINE std::shared_ptr<TensorImpl<T>> make_impl(Shape shape) {
-  auto impl = std::make_shared<TensorImpl<T>>();
+  auto impl = std::allocate_shared<TensorImpl<T>>(PoolAllocator<TensorImpl<T>>());
   impl->numel = numel_of(shape);
   impl->shape = std::move(shape);
-  impl->storage = std::make_shared<Storage<T>>(static_cast<std::size_t>(impl->numel));
+  impl->storage = std::allocate_shared<Storage<T>>(PoolAllocator<Storage<T>>(), static_cast<std::size_t>(impl->numel));
   return impl;
 }
 
 // A new implementation sharing `src`'s storage (reshape, detach, saved outputs).
 template <typename T>
 TAPEGRAD_NOINLINE std::shared_ptr<TensorImpl<T>> alias_impl(const TensorImpl<T>& src, Shape shape) {
-  auto impl = std::make_shared<TensorImpl<T>>();
+  auto impl = std::allocate_shared<TensorImpl<T>>(PoolAllocator<TensorImpl<T>>());
   impl->storage = src.storage;
   impl->offset = src.offset;
   impl->numel = numel_of(shape);
