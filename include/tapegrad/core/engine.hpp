@@ -129,8 +129,14 @@ class GraphTask {
         Node<T>& node = *post_order_[p];
         NodeScratch<T>& state = scratch(node);
         if (!state.needed) continue;
-        std::vector<Tensor<T>> grads = std::move(state.buffer);
+        // The previous node's gradient vector is done with: its capacity goes to a later
+        // node's buffer (deliver), so a pass allocates about as many of these as its widest
+        // frontier, not one per node.
+        grads_.clear();
+        if (grads_.capacity() != 0) spare_buffers_.push_back(std::move(grads_));
+        grads_ = std::move(state.buffer);
         state.buffer.clear();
+        std::vector<Tensor<T>>& grads = grads_;
         // Hooks run first: tg::grad captures, and .grad receives, the hooked gradient (as in PyTorch).
         if (AccumulateGrad<T>* acc = node.as_accumulator()) {
           take_leaf_gradient(op, *acc, grads, targets, captured);
@@ -139,7 +145,8 @@ class GraphTask {
         if (const NodeExtras<T>* extras = Access::extras_if_any(node)) run_tensor_hooks(op, node, *extras, grads);
         if (state.captured) capture(node, grads, targets, captured);
         if (!feeds_needed_node(node) || !any_defined(grads)) continue;
-        std::vector<Tensor<T>> input_grads(node.next_edges().size());
+        std::vector<Tensor<T>>& input_grads = input_grads_;  // one vector for every node of the pass
+        input_grads.assign(node.next_edges().size(), Tensor<T>());
         if (check_anomaly_)
           apply_checked(op, node, grads, input_grads);
         else
@@ -152,6 +159,9 @@ class GraphTask {
         }
       }
     }
+
+    grads_.clear();  // gradients held for the last node run: release them now
+    input_grads_.clear();
 
     for (auto& [acc, g] : leaf_updates_) acc->accumulate(g, create_graph_);
     for (auto& [impl, g] : retained_updates_) accumulate_grad(*impl, g, create_graph_);
@@ -300,7 +310,13 @@ class GraphTask {
   void deliver(const Edge<T>& edge, Tensor<T> g) {
     if (!edge.node) return;
     auto& buffer = scratch(*edge.node).buffer;
-    if (buffer.empty()) buffer.resize(edge.node->num_outputs());
+    if (buffer.empty()) {
+      if (!spare_buffers_.empty()) {  // a vector of a node already run (see run())
+        buffer.swap(spare_buffers_.back());
+        spare_buffers_.pop_back();
+      }
+      buffer.resize(edge.node->num_outputs());
+    }
     Tensor<T>& slot = buffer[edge.input_nr];
     slot = slot.defined() ? add_gradients(std::move(slot), g) : std::move(g);
   }
@@ -331,6 +347,8 @@ class GraphTask {
   GraphTask* enclosing_;  // the pass running on this thread when this one started
   std::vector<Node<T>*> post_order_;
   std::vector<Node<T>*> claimed_;  // nodes whose owner_ is this pass
+  std::vector<Tensor<T>> grads_, input_grads_;           // the running node's gradients in and out
+  std::vector<std::vector<Tensor<T>>> spare_buffers_;    // emptied gradient vectors, for reuse
   std::unordered_map<Node<T>*, NodeScratch<T>> shared_;
   // Deferred so that a backward that throws leaves every .grad as it was.
   std::vector<std::pair<AccumulateGrad<T>*, Tensor<T>>> leaf_updates_;

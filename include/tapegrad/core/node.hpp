@@ -39,6 +39,11 @@ struct Edge {
   Shape shape;                    // shape of the input: gradients are summed back to it
 };
 
+// A node's edges, one per input: allocated from the per-thread block caches
+// (core/pool.hpp), since every recorded op makes one such list.
+template <typename T>
+using EdgeList = std::vector<Edge<T>, detail::PoolAllocator<Edge<T>>>;
+
 namespace detail {
 
 // Sequence numbers order nodes by creation; per thread, as each thread records its own graphs.
@@ -109,7 +114,7 @@ class Node : public std::enable_shared_from_this<Node<T>> {
 
   // As PyTorch prints it: "MulBackward0", "AccumulateGrad".
   virtual std::string name() const = 0;
-  const std::vector<Edge<T>>& next_edges() const { return next_edges_; }
+  const EdgeList<T>& next_edges() const { return next_edges_; }
   std::uint64_t sequence_nr() const { return sequence_nr_; }
   // How many gradients this node receives: one per output of the forward op.
   std::size_t num_outputs() const { return num_outputs_; }
@@ -134,7 +139,7 @@ class Node : public std::enable_shared_from_this<Node<T>> {
   }
 
  protected:
-  std::vector<Edge<T>> next_edges_;
+  EdgeList<T> next_edges_;
 
  private:
   friend struct detail::EngineAccess<T>;
