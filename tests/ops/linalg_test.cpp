@@ -105,6 +105,37 @@ TEST_CASE("matmul 1-D @ 2-D is a vector-matrix product", "[linalg][matmul]") {
   CHECK_GRADGRAD(matmul_f, tg::randn<double>({3}, gen), tg::randn<double>({3, 2}, gen));
 }
 
+TEST_CASE("matmul gradients with a small batch and wide matrices", "[linalg][matmul][mm]") {
+  // A (3 x 40) @ B (40 x 30): dA = G B^T copies G and the result rather than B (3*30 + 3*40
+  // elements against 40*30), dB = A^T G copies A^T; batched and broadcast too. Checked
+  // against the same products computed by Eigen.
+  tg::Generator gen(48);
+  for (const tg::Shape& batch : {tg::Shape{}, tg::Shape{2}}) {
+    tg::Shape sa = batch, sb = {40, 30};
+    sa.push_back(3);
+    sa.push_back(40);
+    auto a = tg::randn<double>(sa, gen).requires_grad_();
+    auto b = tg::randn<double>(sb, gen).requires_grad_();
+    auto w = tg::randn<double>(tg::matmul(a, b).shape(), gen);
+    (tg::matmul(a, b) * w).sum().backward();
+    using Rm = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const Eigen::Map<const Rm> B(b.data_ptr(), 40, 30);
+    Rm db = Rm::Zero(40, 30);
+    const std::int64_t batches = batch.empty() ? 1 : batch[0];
+    for (std::int64_t p = 0; p < batches; ++p) {
+      const Eigen::Map<const Rm> A(a.data_ptr() + p * 120, 3, 40), G(w.data_ptr() + p * 90, 3, 30);
+      const Rm da = G * B.transpose();
+      const Eigen::Map<const Rm> got(a.grad().data_ptr() + p * 120, 3, 40);
+      CHECK(got.isApprox(da, 1e-13));
+      db += A.transpose() * G;
+    }
+    CHECK(Eigen::Map<const Rm>(b.grad().data_ptr(), 40, 30).isApprox(db, 1e-13));
+    CHECK_GRAD(matmul_f, tg::randn<double>(sa, gen), tg::randn<double>(sb, gen));
+  }
+  // The double backward of a wide product (its rules multiply transposed gradients again).
+  CHECK_GRADGRAD(matmul_f, tg::randn<double>({2, 24}, gen), tg::randn<double>({24, 20}, gen));
+}
+
 TEST_CASE("matmul 3-D @ 3-D is a batched product", "[linalg][matmul][bmm]") {
   auto a = values(concat({kA, kP}), {2, 2, 3}, true);
   auto b = values(concat({kB, kB}), {2, 3, 2}, true);
