@@ -21,7 +21,7 @@ cmake --build build/tests -j "$jobs"
 (cd build/tests && ctest --output-on-failure -j "$jobs")
 
 echo "=== benchmark smoke run"
-for bench in tapegrad_bench tapegrad_memory_bench tapegrad_scalar_bench; do
+for bench in tapegrad_bench tapegrad_memory_bench tapegrad_scalar_bench tapegrad_throughput_bench; do
   build/tests/bench/$bench --benchmark_min_time=0.01 >/dev/null
 done
 echo "benchmarks ran"

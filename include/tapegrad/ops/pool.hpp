@@ -251,15 +251,18 @@ Tensor<T> max_kernel(const Tensor<T>& x, const PoolPlan& p, Tensor<std::int64_t>
         const std::int64_t nr = p.rows.count[yi], nc = p.cols.count[xi];
         T best = -std::numeric_limits<T>::infinity();
         std::int64_t best_at = nr > 0 && nc > 0 ? r0 * W + c0 : -1;
-        for (std::int64_t i = 0; i < nr; ++i)
+        // Pointers walk the window; the flat index is formed only when the maximum moves.
+        for (std::int64_t i = 0; i < nr; ++i) {
+          const std::int64_t row_at = (r0 + i * p.rows.step) * W + c0;
+          const T* row = src + row_at;
           for (std::int64_t j = 0; j < nc; ++j) {
-            const std::int64_t at = (r0 + i * p.rows.step) * W + c0 + j * p.cols.step;
-            const T v = src[at];
+            const T v = row[j * p.cols.step];
             if (v > best || v != v) {
               best = v;
-              best_at = at;
+              best_at = row_at + j * p.cols.step;
             }
           }
+        }
         const std::int64_t o = plane * p.out_size() + y * p.cols.out + x0;
         po[o] = best;
         pi[o] = best_at;

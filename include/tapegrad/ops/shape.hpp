@@ -3,6 +3,8 @@
 // (each the other's adjoint), transpose/t/permute (materialised: tensors stay
 // contiguous), clone.
 
+#include <algorithm>
+
 #include "../core/kernels.hpp"
 #include "../core/node.hpp"
 
@@ -54,12 +56,21 @@ Tensor<T> permute_kernel(const Tensor<T>& x, const std::vector<std::size_t>& per
     MatrixMap<T>(dst, out_shape[0], out_shape[1]) = ConstMatrixMap<T>(src, in_shape[0], in_shape[1]).transpose();
     return out;
   }
-  Shape counter(rank, 0);
+  // Row by row of the output's last dimension: a plain copy when that dimension is also
+  // the input's last (attention's [B, S, H, D] -> [B, H, S, D]), a strided gather
+  // otherwise; the odometer over the outer dimensions moves once per row, not per element.
+  const std::int64_t row = out_shape[rank - 1], row_step = step[rank - 1];
+  const std::int64_t rows = out.numel() / row;
+  Shape counter(rank - 1, 0);
   std::int64_t offset = 0;
-  const std::int64_t n = out.numel();
-  for (std::int64_t i = 0; i < n; ++i) {
-    dst[i] = src[offset];
-    for (std::size_t d = rank; d-- > 0;) {
+  for (std::int64_t r = 0; r < rows; ++r, dst += row) {
+    const T* from = src + offset;
+    if (row_step == 1) {
+      std::copy(from, from + row, dst);
+    } else {
+      for (std::int64_t j = 0; j < row; ++j) dst[j] = from[j * row_step];
+    }
+    for (std::size_t d = rank - 1; d-- > 0;) {
       offset += step[d];
       if (++counter[d] < out_shape[d]) break;
       offset -= step[d] * out_shape[d];

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Backward-pass throughput suite (issue 6): installs what is missing (libtorch-dev,
+# OpenBLAS, matplotlib...), builds bench/throughput_bench.cpp in Release, runs it on one
+# thread, and prints a table of medians and of the ratios tapegrad / hand-written Eigen
+# and tapegrad / libtorch; a PNG bar chart of the ratios goes into the build folder.
+#
+#   scripts/run_benchmarks.sh [--repetitions N] [--cpu C] [--native] [--filter REGEX] [-- benchmark flags...]
+#
+#   --repetitions N  repetitions of each benchmark (default 5; the table shows medians)
+#   --cpu C          pin the run to CPU C with taskset (steadier numbers on a shared machine)
+#   --native         compile with -march=native (build/bench-release-native); the default
+#                    is CMake's plain Release flags (-O3 -DNDEBUG), what users get
+#   --filter REGEX   run only the matching benchmarks (--benchmark_filter)
+# Outputs: build/bench-release[-native]/throughput.json (Google Benchmark JSON with every
+# repetition) and throughput_ratios.png next to it. JOBS=N sets the build's parallelism.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+repetitions=5 cpu="" native=0 filter="" extra=()
+while (($#)); do
+  case $1 in
+    --repetitions) repetitions=$2; shift 2 ;;
+    --cpu) cpu=$2; shift 2 ;;
+    --native) native=1; shift ;;
+    --filter) filter=$2; shift 2 ;;
+    --) shift; extra=("$@"); break ;;
+    *) echo "unknown argument: $1 (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+
+scripts/install_deps.sh cmake g++ make libeigen3-dev libbenchmark-dev libtorch-dev libopenblas-dev \
+  python3 python3-matplotlib
+
+build=build/bench-release
+flags=()
+if ((native)); then
+  build=build/bench-release-native
+  # GCC 12 reports false maybe-uninitialized warnings inside its AVX-512 intrinsics
+  # (avx512fintrin.h, reached through Eigen), which -Werror would turn into errors.
+  flags=("-DCMAKE_CXX_FLAGS=-march=native -Wno-maybe-uninitialized")
+fi
+echo "=== build ($build)"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "${flags[@]}" -DTAPEGRAD_BUILD_BENCH=ON \
+  -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$build" --target tapegrad_throughput_bench -j "${JOBS:-$(nproc)}"
+
+# One thread everywhere: OpenMP (libtorch's intra-op pool), OpenBLAS (behind libtorch's
+# GEMMs); the binary also calls torch::set_num_threads(1). Eigen runs single-threaded
+# without -fopenmp.
+run=(env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1)
+if [[ -n $cpu ]]; then
+  run+=(taskset -c "$cpu")
+fi
+args=(--benchmark_repetitions="$repetitions" --benchmark_display_aggregates_only=true
+      --benchmark_enable_random_interleaving=true
+      --benchmark_out="$build/throughput.json" --benchmark_out_format=json)
+if [[ -n $filter ]]; then
+  args+=(--benchmark_filter="$filter")
+fi
+echo "=== run (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+"${run[@]}" "$build/bench/tapegrad_throughput_bench" "${args[@]}" "${extra[@]}"
+
+echo "=== summary (compiler flags: Release -O3 -DNDEBUG$( ((native)) && echo " -march=native"))"
+# Debian's python3-matplotlib lives in the system interpreter; a python3 from pyenv or a
+# virtualenv earlier on PATH would not see it.
+python=/usr/bin/python3
+[[ -x $python ]] || python=python3
+"$python" scripts/plot_benchmarks.py "$build/throughput.json" --png "$build/throughput_ratios.png"
