@@ -33,6 +33,25 @@ Tensor<T> softmax_kernel(const Tensor<T>& x, const DimSplit& s, bool log) {
   if (x.numel() == 0) return out;
   const T* px = x.data_ptr();
   T* po = out.data_ptr();
+  if (s.inner == 1) {
+    // The softmax dim is the last one (attention's scores, a classifier's logits): each
+    // lane is a contiguous row, handled as a vector so exp vectorises and no lane needs
+    // a temporary. Same arithmetic as the general path below.
+    using ConstLane = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+    using Lane = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+    for (std::int64_t o = 0; o < s.outer; ++o) {
+      const ConstLane in(px + o * s.n, s.n);
+      Lane y(po + o * s.n, s.n);
+      y = in - in.maxCoeff();  // <= 0 (nan where the lane is all -inf or holds +inf or nan)
+      if (log) {
+        y -= std::log(flushed_exp(y).sum());
+      } else {
+        y = flushed_exp(y);
+        y /= y.sum();
+      }
+    }
+    return out;
+  }
   for (std::int64_t o = 0; o < s.outer; ++o) {
     const ConstMatrixMap<T> in_block(px + o * s.n * s.inner, s.n, s.inner);
     MatrixMap<T> out_block(po + o * s.n * s.inner, s.n, s.inner);
