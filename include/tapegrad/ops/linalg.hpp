@@ -90,25 +90,15 @@ Tensor<T> gemm(const char* name, const Tensor<T>& a, const Tensor<T>& b, bool tr
       C.noalias() = A.transpose() * B.transpose();
     }
 #else
-    using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
     // A vector operand needs no transposed copy: [1, k] and [k, 1] are the same memory.
     const bool copy_a = trans_a && rows_out > 1, copy_b = trans_b && m > 1;
-    if (copy_a && m == 1) {
-      // A^T b for one column b: a matrix-vector product reading A in place. For a gradient
-      // like X^T r of a regression, the copy of X^T cost as much as the product itself.
-      C.col(0).noalias() = ConstMatrixMap<T>(pa, ra, ca).transpose() * ConstVectorMap(pb, k);
-      return;
-    }
-    if (copy_b && rows_out == 1) {
-      // a B^T for one row a: (B a^T)^T, again reading B in place.
-      C.row(0).transpose().noalias() = ConstMatrixMap<T>(pb, rb, cb) * ConstVectorMap(pa, k);
-      return;
-    }
     // The product runs on row-major operands, so a transposed operand is copied. Since
     // op(A) op(B) = (op(B)^T op(A)^T)^T, the copies may instead go to the operands that are
     // not transposed and to the result: whichever moves fewer elements. For linear's
     // x W^T on a batch of 16, that is x (16 x 784) and the result (16 x 256) rather than
-    // W (256 x 784), 12x fewer.
+    // W (256 x 784), 12x fewer. When the other side is a vector (a regression's X^T r),
+    // nothing is copied at all: the swapped product is a matrix-vector product reading
+    // the matrix in place, where copying X^T had cost as much as the product.
     const bool copy_a_swapped = !trans_a && rows_out > 1, copy_b_swapped = !trans_b && m > 1;
     const bool copy_result = rows_out > 1 && m > 1;
     const std::int64_t direct = (copy_a ? rows_out * k : 0) + (copy_b ? k * m : 0);
