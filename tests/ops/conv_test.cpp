@@ -281,6 +281,52 @@ TEST_CASE("conv2d gradients", "[conv][conv2d][grad]") {
   CHECK(grad_fn_name(tg::conv2d(x, w.detach())) == "<none>");
 }
 
+// The kernels run one GEMM per chunk of samples: a sample on its own when it has at
+// least 256 output positions, otherwise enough samples for 256 columns (the last chunk
+// partial). Whole batches must agree with the definition and with each sample alone.
+TEST_CASE("conv2d and conv_transpose2d in chunks of samples", "[conv][conv2d][conv_transpose2d][chunks]") {
+  struct Config {
+    tg::Shape x, w;
+    std::int64_t groups;
+  };
+  const std::vector<Config> configs{
+      {{3, 2, 18, 18}, {4, 2, 3, 3}, 1},  // 16x16 = 256 positions: one sample per chunk
+      {{37, 4, 5, 5}, {6, 2, 2, 2}, 2},   // 16 positions: chunks of 16, 16 and 5 samples
+  };
+  tg::Generator gen(11);
+  for (const auto& c : configs) {
+    INFO("x " << tg::to_string(c.x) << " w " << tg::to_string(c.w) << " groups " << c.groups);
+    auto x = tg::randn<double>(c.x, gen).requires_grad_();
+    auto w = tg::randn<double>(c.w, gen).requires_grad_();
+    auto b = tg::randn<double>({c.w[0]}, gen).requires_grad_();
+    auto y = tg::conv2d(x, w, b, 1, 0, 1, c.groups);
+    require_values(y, naive_conv2d(x.detach(), w.detach(), b.to_vector(), {1, 1}, {0, 0}, {1, 1}, c.groups), 1e-12);
+    // conv_transpose2d runs the same chunks over its input's positions
+    auto wt = tg::randn<double>({y.size(1), c.w[1], 2, 3}, gen);
+    require_values(tg::conv_transpose2d(y.detach(), wt, {}, 1, 0, 0, c.groups),
+                   naive_conv_transpose2d(y.detach(), wt, {1, 1}, {0, 0}, {0, 0}, {1, 1}, c.groups), 1e-12);
+
+    // Gradients of the batch against each sample alone (a batch of one is one chunk).
+    auto r = tg::randn<double>(y.shape(), gen);
+    (y * r).sum().backward();
+    std::vector<double> w_grad(static_cast<std::size_t>(w.numel()), 0.0), b_grad(static_cast<std::size_t>(b.numel()), 0.0);
+    for (std::int64_t n = 0; n < c.x[0]; ++n) {
+      auto xn = tg::narrow(x.detach(), 0, n, 1).requires_grad_();
+      auto wn = w.detach().requires_grad_();
+      auto bn = b.detach().requires_grad_();
+      (tg::conv2d(xn, wn, bn, 1, 0, 1, c.groups) * tg::narrow(r, 0, n, 1)).sum().backward();
+      require_values(tg::narrow(x.grad(), 0, n, 1), xn.grad().to_vector(), 1e-12);
+      for (std::int64_t i = 0; i < w.numel(); ++i) w_grad[static_cast<std::size_t>(i)] += wn.grad().data_ptr()[i];
+      for (std::int64_t i = 0; i < b.numel(); ++i) b_grad[static_cast<std::size_t>(i)] += bn.grad().data_ptr()[i];
+    }
+    require_values(w.grad(), w_grad, 1e-10);
+    require_values(b.grad(), b_grad, 1e-10);
+  }
+  // 64 positions per sample: chunks of 4 samples and 1, through gradcheck
+  const auto f = [](const Tensors& in) { return tg::conv2d(in[0], in[1], in[2]); };
+  CHECK_GRAD(f, tg::randn<double>({5, 1, 9, 9}, gen), tg::randn<double>({2, 1, 2, 2}, gen), tg::randn<double>({2}, gen));
+}
+
 TEST_CASE("conv1d", "[conv][conv1d]") {
   // [1, 2, 3, 4, 5] with kernel [1, 0, -1]: x[i] - x[i+2]
   auto x = values({1, 2, 3, 4, 5}, {1, 1, 5}, true);

@@ -1,6 +1,7 @@
 #include "test_util.hpp"
 
 #include <cmath>
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -145,6 +146,52 @@ TEST_CASE("max_pool2d values, indices and gradients", "[pool][max_pool2d]") {
   CHECK_GRAD(f2, tg::randn<double>({2, 3, 5}, gen));
   CHECK_GRADGRAD(squared(f1), tg::randn<double>({1, 1, 3, 3}, gen));
   CHECK_GRADGRAD(squared(f2), tg::randn<double>({1, 3, 5}, gen));
+}
+
+// max_pool2d takes windows a row at a time when every window along W has the same
+// taps (no padding clipped them), and one window at a time otherwise; both against the
+// definition, ties and nans included (as PyTorch: the first of tied maxima, the last nan).
+TEST_CASE("max_pool2d against the definition", "[pool][max_pool2d]") {
+  using I2 = std::array<std::int64_t, 2>;
+  struct Config {
+    tg::Shape x;
+    I2 k, s, p, d;
+  };
+  const std::vector<Config> configs{
+      {{2, 3, 8, 10}, {2, 2}, {2, 2}, {0, 0}, {1, 1}},  // rows of windows
+      {{1, 2, 9, 11}, {3, 2}, {2, 3}, {0, 0}, {1, 2}},  // rows of windows, dilated
+      {{2, 1, 7, 6}, {3, 3}, {2, 2}, {1, 1}, {1, 1}},   // padding: window by window
+  };
+  tg::Generator gen(5);
+  for (const auto& c : configs) {
+    INFO("x " << tg::to_string(c.x) << " kernel " << c.k[0] << "x" << c.k[1]);
+    // values on a coarse grid so that windows hold ties, and two nans
+    auto x = tg::round(tg::randn<double>(c.x, gen) * 2.0);
+    x.data_ptr()[3] = std::nan("");
+    x.data_ptr()[x.numel() - 5] = std::nan("");
+    auto r = tg::max_pool2d_with_indices(x, c.k, c.s, c.p, c.d);
+    const std::int64_t H = c.x[2], W = c.x[3], OH = r.values.size(2), OW = r.values.size(3);
+    for (std::int64_t plane = 0; plane < c.x[0] * c.x[1]; ++plane)
+      for (std::int64_t y = 0; y < OH; ++y)
+        for (std::int64_t o = 0; o < OW; ++o) {
+          double best = -std::numeric_limits<double>::infinity();
+          std::int64_t at = -1;
+          for (std::int64_t i = 0; i < c.k[0]; ++i)
+            for (std::int64_t j = 0; j < c.k[1]; ++j) {
+              const std::int64_t iy = y * c.s[0] - c.p[0] + i * c.d[0], ix = o * c.s[1] - c.p[1] + j * c.d[1];
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              const double v = x.data_ptr()[plane * H * W + iy * W + ix];
+              if (at < 0 || v > best || v != v) {  // the first maximum; a nan always takes over
+                best = v;
+                at = iy * W + ix;
+              }
+            }
+          const std::int64_t out = (plane * OH + y) * OW + o;
+          CHECK(r.indices.data_ptr()[out] == at);
+          const double got = r.values.data_ptr()[out];
+          CHECK(((got == best) || (got != got && best != best)));
+        }
+  }
 }
 
 TEST_CASE("avg_pool2d", "[pool][avg_pool2d]") {

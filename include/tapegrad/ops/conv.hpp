@@ -3,9 +3,11 @@
 // unfold/fold (im2col/col2im), conv1d, conv2d, conv_transpose1d, conv_transpose2d.
 //
 // unfold and fold are each other's adjoint and each other's backward, both recorded.
-// conv2d is im2col into a [C*kh*kw, N*L] buffer followed by ONE Eigen GEMM per group
-// (L = output positions); conv_transpose2d is its adjoint: one GEMM per group, then
-// col2im. Both record a single node, ConvolutionBackward0:
+// conv2d is im2col into a [C*kh*kw, chunk*L] buffer followed by one Eigen GEMM per group
+// and chunk of samples (L = output positions; a chunk holds one sample when L is large,
+// enough samples for a GEMM of at least kConvChunkColumns columns otherwise);
+// conv_transpose2d is its adjoint: one GEMM per group and chunk, then col2im. Both
+// record a single node, ConvolutionBackward0:
 //
 //   y = conv(x, W) + b, per group  Y_g = W_g cols(x)_g:
 //     dx = conv_transpose(dy, W)   (= col2im(W_g^T dY_g))
@@ -255,51 +257,86 @@ void add_channel_bias(Tensor<T>& out, const Tensor<T>& bias, std::int64_t n, std
     for (std::int64_t o = 0; o < channels; ++o) ArrayMap<T>(po + (s * channels + o) * length, length) += pb[o];
 }
 
-// Forward of conv: im2col into [rows, n*L], one GEMM per group, then (for n > 1) the
-// [out_channels, n*L] result reordered to [n, out_channels, L].
+// Samples per GEMM. One sample at a time when it has enough output positions: its
+// columns stay in cache between im2col and the GEMM, and the GEMM writes the [C, L]
+// block of the output in place. Small images are grouped into chunks of at least
+// kConvChunkColumns columns, so the GEMM still gets wide enough operands; those
+// chunks are reordered between [C, chunk*L] and the [chunk, C, L] layout. (An earlier
+// version put the whole batch in one GEMM: a conv net step of MNIST size spent a
+// quarter of its time on the batch-sized column buffer and the reorders.)
+constexpr std::int64_t kConvChunkColumns = 256;
+inline std::int64_t conv_chunk(const ConvGeometry& g) {
+  const std::int64_t L = std::max<std::int64_t>(g.blocks(), 1);
+  return std::clamp<std::int64_t>((kConvChunkColumns + L - 1) / L, 1, std::max<std::int64_t>(g.n, 1));
+}
+
+// [nb, channels, L] (sample-major, as tensors hold it) <-> [channels, nb*L] (a chunk's GEMM layout).
+template <typename T>
+void samples_to_columns(const T* src, T* dst, std::int64_t nb, std::int64_t channels, std::int64_t L) {
+  for (std::int64_t b = 0; b < nb; ++b)
+    for (std::int64_t c = 0; c < channels; ++c) std::copy_n(src + (b * channels + c) * L, L, dst + (c * nb + b) * L);
+}
+template <typename T>
+void columns_to_samples(const T* src, T* dst, std::int64_t nb, std::int64_t channels, std::int64_t L) {
+  for (std::int64_t b = 0; b < nb; ++b)
+    for (std::int64_t c = 0; c < channels; ++c) std::copy_n(src + (c * nb + b) * L, L, dst + (b * channels + c) * L);
+}
+
+// The geometry of samples [b0, b0 + nb) of g's batch.
+inline ConvGeometry chunk_geometry(ConvGeometry g, std::int64_t nb) {
+  g.n = nb;
+  return g;
+}
+
+// Forward of conv, per chunk of samples: im2col into [rows, nb*L], one GEMM per group
+// into [out_channels, nb*L] (straight into the output when nb == 1).
 template <typename T>
 Tensor<T> conv_kernel(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const ConvSpec& s) {
   const ConvGeometry& g = s.geom;
-  const std::int64_t n = g.n, L = g.blocks(), nl = n * L, G = s.groups;
-  const std::int64_t rows_g = g.rows() / G, out_g = s.out_channels / G;
-  T* cols = conv_scratch<T, 0>(g.rows() * nl);
-  im2col(x.data_ptr(), cols, g, L, nl);
+  const std::int64_t n = g.n, L = g.blocks(), G = s.groups, chunk = conv_chunk(g);
+  const std::int64_t rows_g = g.rows() / G, out_g = s.out_channels / G, image = g.c * g.h * g.w;
   Tensor<T> out = empty<T>(s.out_shape);
-  T* dst = n > 1 ? conv_scratch<T, 1>(s.out_channels * nl) : out.data_ptr();
-  for (std::int64_t k = 0; k < G; ++k)
-    gemm_into(w.data_ptr() + k * out_g * rows_g, cols + k * rows_g * nl, dst + k * out_g * nl, out_g, rows_g, nl);
-  if (n > 1)
-    for (std::int64_t o = 0; o < s.out_channels; ++o)
-      for (std::int64_t b = 0; b < n; ++b)
-        std::copy_n(dst + o * nl + b * L, L, out.data_ptr() + (b * s.out_channels + o) * L);
+  T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
+  for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
+    const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
+    im2col(x.data_ptr() + b0 * image, cols, chunk_geometry(g, nb), L, cl);
+    T* samples = out.data_ptr() + b0 * s.out_channels * L;
+    T* dst = nb == 1 ? samples : conv_scratch<T, 1>(s.out_channels * cl);
+    for (std::int64_t k = 0; k < G; ++k)
+      gemm_into(w.data_ptr() + k * out_g * rows_g, cols + k * rows_g * cl, dst + k * out_g * cl, out_g, rows_g, cl);
+    if (nb > 1) columns_to_samples(dst, samples, nb, s.out_channels, L);
+  }
   add_channel_bias(out, bias, n, s.out_channels, L);
   return out;
 }
 
-// Forward of the transposed conv: x as [in_channels, n*L] (reordered for n > 1), per
-// group cols = W_g^T X_g (one GEMM), then col2im into the output.
+// Forward of the transposed conv, per chunk of samples: x as [in_channels, nb*L]
+// (reordered when nb > 1), per group cols = W_g^T X_g (one GEMM), then col2im.
 template <typename T>
 Tensor<T> conv_transpose_kernel(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const ConvSpec& s) {
   const ConvGeometry& g = s.geom;
-  const std::int64_t n = g.n, L = g.blocks(), nl = n * L, G = s.groups;
-  const std::int64_t rows_g = g.rows() / G, in_g = s.in_channels / G;
-  const T* xm = x.data_ptr();
-  if (n > 1) {
-    T* reordered = conv_scratch<T, 1>(s.in_channels * nl);
-    for (std::int64_t b = 0; b < n; ++b)
-      for (std::int64_t c = 0; c < s.in_channels; ++c)
-        std::copy_n(xm + (b * s.in_channels + c) * L, L, reordered + c * nl + b * L);
-    xm = reordered;
-  }
-  T* cols = conv_scratch<T, 0>(g.rows() * nl);
-  std::vector<T> wt;
-  for (std::int64_t k = 0; k < G; ++k) {
-    const T* wk = transposed(w.data_ptr() + k * in_g * rows_g, in_g, rows_g, wt);  // W_g^T: [rows_g, in_g]
-    gemm_into(wk, xm + k * in_g * nl, cols + k * rows_g * nl, rows_g, in_g, nl);
-  }
+  const std::int64_t n = g.n, L = g.blocks(), G = s.groups, chunk = conv_chunk(g);
+  const std::int64_t rows_g = g.rows() / G, in_g = s.in_channels / G, image = g.c * g.h * g.w;
+  // W_g^T [rows_g, in_g] for every group, copied once (the weight is small).
+  std::vector<T> wt(static_cast<std::size_t>(G * rows_g * in_g));
+  for (std::int64_t k = 0; k < G; ++k)
+    MatrixMap<T>(wt.data() + k * rows_g * in_g, rows_g, in_g) =
+        ConstMatrixMap<T>(w.data_ptr() + k * in_g * rows_g, in_g, rows_g).transpose();
   Tensor<T> out = empty<T>(s.out_shape);
   fill(out, T(0));
-  col2im(cols, out.data_ptr(), g, L, nl);
+  T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
+  for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
+    const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
+    const T* xm = x.data_ptr() + b0 * s.in_channels * L;
+    if (nb > 1) {
+      T* reordered = conv_scratch<T, 1>(s.in_channels * cl);
+      samples_to_columns(xm, reordered, nb, s.in_channels, L);
+      xm = reordered;
+    }
+    for (std::int64_t k = 0; k < G; ++k)
+      gemm_into(wt.data() + k * rows_g * in_g, xm + k * in_g * cl, cols + k * rows_g * cl, rows_g, in_g, cl);
+    col2im(cols, out.data_ptr() + b0 * image, chunk_geometry(g, nb), L, cl);
+  }
   add_channel_bias(out, bias, n, s.out_channels, g.h * g.w);
   return out;
 }
@@ -311,28 +348,30 @@ Tensor<T> convolution(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b
 //   dW_g = sum over samples of S_g cols_g^T,   cols = im2col(image)
 // where `image` is geom's image (x for conv, dy for conv_transpose) and `signal` the
 // tensor on the blocks' side (dy for conv, x for conv_transpose) with
-// `signal_channels` channels. Computed as (cols_g S_g^T)^T with one GEMM per group
-// over all samples; the result has `w_shape`.
+// `signal_channels` channels. One GEMM per group and chunk of samples (conv_chunk),
+// accumulated; the result has `w_shape`.
 template <typename T>
 Tensor<T> weight_grad_kernel(const Tensor<T>& image, const Tensor<T>& signal, const ConvGeometry& g,
                              std::int64_t groups, std::int64_t signal_channels, const Shape& w_shape) {
-  const std::int64_t n = g.n, L = g.blocks(), nl = n * L, G = groups;
-  const std::int64_t rows_g = g.rows() / G, k_g = signal_channels / G;
-  T* cols = conv_scratch<T, 0>(g.rows() * nl);
-  im2col(image.data_ptr(), cols, g, L, nl);
-  // S_g^T per group: [n*L, k_g], from the contiguous [k_g, L] block of each sample
-  T* st = conv_scratch<T, 1>(signal_channels * nl);
-  const T* ps = signal.data_ptr();
-  for (std::int64_t k = 0; k < G; ++k)
-    for (std::int64_t b = 0; b < n; ++b)
-      MatrixMap<T>(st + k * nl * k_g + b * L * k_g, L, k_g) =
-          ConstMatrixMap<T>(ps + (b * signal_channels + k * k_g) * L, k_g, L).transpose();
+  const std::int64_t n = g.n, L = g.blocks(), G = groups, chunk = conv_chunk(g);
+  const std::int64_t rows_g = g.rows() / G, k_g = signal_channels / G, pixels = g.c * g.h * g.w;
   Tensor<T> out = empty<T>(w_shape);
-  std::vector<T> product(static_cast<std::size_t>(rows_g * k_g));
-  for (std::int64_t k = 0; k < G; ++k) {
-    gemm_into(cols + k * rows_g * nl, st + k * nl * k_g, product.data(), rows_g, nl, k_g);
-    MatrixMap<T>(out.data_ptr() + k * k_g * rows_g, k_g, rows_g) =
-        ConstMatrixMap<T>(product.data(), rows_g, k_g).transpose();
+  fill(out, T(0));
+  T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
+  for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
+    const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
+    im2col(image.data_ptr() + b0 * pixels, cols, chunk_geometry(g, nb), L, cl);
+    const T* sm = signal.data_ptr() + b0 * signal_channels * L;  // S as [signal_channels, nb*L]
+    if (nb > 1) {
+      T* reordered = conv_scratch<T, 1>(signal_channels * cl);
+      samples_to_columns(sm, reordered, nb, signal_channels, L);
+      sm = reordered;
+    }
+    // dW_g += S_g cols_g^T; Eigen's GEMM reads the row-major cols_g as a column-major
+    // transpose in place, so nothing is copied.
+    for (std::int64_t k = 0; k < G; ++k)
+      MatrixMap<T>(out.data_ptr() + k * k_g * rows_g, k_g, rows_g).noalias() +=
+          ConstMatrixMap<T>(sm + k * k_g * cl, k_g, cl) * ConstMatrixMap<T>(cols + k * rows_g * cl, rows_g, cl).transpose();
   }
   return out;
 }

@@ -228,6 +228,17 @@ Tensor<T> avg_adjoint_op(const Tensor<T>& g, const PoolPlan& p, const char* name
 
 // ---- max pooling ----
 
+// Windows along an axis that all hold the same number of taps and start `stride`
+// apart (no padding clipped them): the max pool's row-at-a-time path.
+inline bool uniform_axis(const PoolAxis& a, std::int64_t& stride) {
+  stride = a.out > 1 ? a.first[1] - a.first[0] : 1;
+  for (std::int64_t o = 0; o < a.out; ++o) {
+    const auto i = static_cast<std::size_t>(o);
+    if (a.count[i] != a.count[0] || a.first[i] != a.first[0] + o * stride) return false;
+  }
+  return true;
+}
+
 // The maximum of each window and its position as a flat index y * W + x into the
 // input's plane (PyTorch's return_indices); -1 for a window that holds no input
 // position (possible only with dilation and padding), whose value is -inf.
@@ -240,32 +251,59 @@ Tensor<T> max_kernel(const Tensor<T>& x, const PoolPlan& p, Tensor<std::int64_t>
   const T* px = x.data_ptr();
   T* po = out.data_ptr();
   std::int64_t* pi = indices.data_ptr();
-  const std::int64_t W = p.cols.in;
+  const std::int64_t W = p.cols.in, ow = p.cols.out;
+  std::int64_t col_stride = 1;
+  const bool rows_of_windows = uniform_axis(p.cols, col_stride);
   for (std::int64_t plane = 0; plane < p.planes; ++plane) {
     const T* src = px + plane * p.in_size();
     for (std::int64_t y = 0; y < p.rows.out; ++y) {
       const auto yi = static_cast<std::size_t>(y);
-      for (std::int64_t x0 = 0; x0 < p.cols.out; ++x0) {
+      const std::int64_t r0 = p.rows.first[yi], nr = p.rows.count[yi];
+      T* best = po + plane * p.out_size() + y * ow;
+      std::int64_t* best_at = pi + plane * p.out_size() + y * ow;
+      if (rows_of_windows && nr > 0 && ow > 0 && p.cols.count[0] > 0) {
+        // A whole row of windows at once, tap by tap in row-major window order: the
+        // selects have no branch (which element wins is a coin toss on real data, and
+        // a mispredicted branch per element had made this a sixth of a conv net step).
+        const std::int64_t c0 = p.cols.first[0], nc = p.cols.count[0];
+        for (std::int64_t i = 0; i < nr; ++i)
+          for (std::int64_t j = 0; j < nc; ++j) {
+            const std::int64_t tap = (r0 + i * p.rows.step) * W + c0 + j * p.cols.step;
+            const T* row = src + tap;
+            if (i == 0 && j == 0) {
+              for (std::int64_t o = 0; o < ow; ++o) {
+                best[o] = row[o * col_stride];
+                best_at[o] = tap + o * col_stride;
+              }
+              continue;
+            }
+            for (std::int64_t o = 0; o < ow; ++o) {
+              const T v = row[o * col_stride];
+              const bool take = (v > best[o]) | (v != v);
+              best[o] = take ? v : best[o];
+              best_at[o] = take ? tap + o * col_stride : best_at[o];
+            }
+          }
+        continue;
+      }
+      for (std::int64_t x0 = 0; x0 < ow; ++x0) {
         const auto xi = static_cast<std::size_t>(x0);
-        const std::int64_t r0 = p.rows.first[yi], c0 = p.cols.first[xi];
-        const std::int64_t nr = p.rows.count[yi], nc = p.cols.count[xi];
-        T best = -std::numeric_limits<T>::infinity();
-        std::int64_t best_at = nr > 0 && nc > 0 ? r0 * W + c0 : -1;
-        // Pointers walk the window; the flat index is formed only when the maximum moves.
+        const std::int64_t c0 = p.cols.first[xi], nc = p.cols.count[xi];
+        T top = -std::numeric_limits<T>::infinity();
+        std::int64_t top_at = nr > 0 && nc > 0 ? r0 * W + c0 : -1;
         for (std::int64_t i = 0; i < nr; ++i) {
           const std::int64_t row_at = (r0 + i * p.rows.step) * W + c0;
           const T* row = src + row_at;
           for (std::int64_t j = 0; j < nc; ++j) {
             const T v = row[j * p.cols.step];
-            if (v > best || v != v) {
-              best = v;
-              best_at = row_at + j * p.cols.step;
+            if (v > top || v != v) {
+              top = v;
+              top_at = row_at + j * p.cols.step;
             }
           }
         }
-        const std::int64_t o = plane * p.out_size() + y * p.cols.out + x0;
-        po[o] = best;
-        pi[o] = best_at;
+        best[x0] = top;
+        best_at[x0] = top_at;
       }
     }
   }
