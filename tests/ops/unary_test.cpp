@@ -217,6 +217,22 @@ TEST_CASE("relu", "[unary][relu]") {
   // NOTE: relu'(0) = 0, as in PyTorch.
   (y * 2).sum().backward();
   require_values(x.grad(), {0, 0, 2, 0, 2});
+  // The gradient is selected, not multiplied by a 0/1 mask: an infinite or nan upstream
+  // gradient gives 0 where x <= 0 (PyTorch's threshold_backward), not nan.
+  auto xi = values({-1, 0, 2, 4}, {4}, true);
+  tg::relu(xi).backward(values({INFINITY, NAN, INFINITY, 3}, {4}));
+  const std::vector<double> gi = xi.grad().to_vector();
+  CHECK(gi[0] == 0.0);
+  CHECK(gi[1] == 0.0);
+  CHECK(gi[2] == INFINITY);
+  CHECK(gi[3] == 3.0);
+  // Under create_graph the gradient is itself recorded, linear in g.
+  auto xg = values({-1, 2}, {2}, true);
+  auto gr = tg::grad(std::vector<Tensor>{tg::relu(xg).pow(2.0).sum()}, std::vector<Tensor>{xg}, {}, true, true);
+  require_values(gr[0], {0, 4});  // 2 relu(x) [x > 0]
+  CHECK(grad_fn_name(gr[0]) == "ThresholdBackwardBackward0");
+  gr[0].sum().backward();
+  require_values(xg.grad(), {0, 2});  // d/dx 2 relu(x) [x > 0] = 2 [x > 0]
 
   tg::Generator gen(19);
   const auto f = [](const Tensor& t) { return t.relu(); };

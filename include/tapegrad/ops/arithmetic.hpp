@@ -166,6 +166,21 @@ Tensor<T> zero_where(const Tensor<T>& t, const Tensor<T>& mask) {
   Tensor<T> out = binary_map<ZeroWhereFn>("zero_where", t, mask);
   return record(out, "MaskedFillBackward0", {t}, [mask](Grads<T>& g) { g.in[0] = zero_where(g.out, mask); });
 }
+
+// g where x > 0, else 0: relu's backward (PyTorch's threshold_backward(g, x, 0)) in
+// one pass, with no mask tensor. An inf or nan in g where x <= 0 gives 0, as a select
+// does and a multiply by a 0/1 mask would not. Linear in g with x a constant, so its
+// own backward is the same op.
+struct KeepWherePositiveFn {
+  template <typename V, typename X>
+  auto operator()(const V& v, const X& x) const { return (x > typename V::Scalar(0)).select(v, typename V::Scalar(0)); }
+};
+template <typename T>
+Tensor<T> keep_where_positive(const Tensor<T>& g, const Tensor<T>& x) {
+  Tensor<T> out = binary_map<KeepWherePositiveFn>("relu backward", g, x);
+  return record(out, "ThresholdBackwardBackward0", {g},
+                [x = x.detach()](Grads<T>& gr) { gr.in[0] = keep_where_positive(gr.out, x); });
+}
 }  // namespace detail
 
 // x^y element-wise, broadcasting.

@@ -172,7 +172,11 @@ void col2im(const T* cols, T* image, const ConvGeometry& g, std::int64_t sample_
             if (iy < 0 || iy >= g.h) continue;
             const T* src = in + y * g.ow;
             T* dst = plane + iy * g.w;
-            for (std::int64_t x = x0; x < x1; ++x) dst[x * g.sw + x_off] += src[x];
+            if (g.sw == 1) {  // contiguous: vectorises
+              for (std::int64_t x = x0; x < x1; ++x) dst[x + x_off] += src[x];
+            } else {
+              for (std::int64_t x = x0; x < x1; ++x) dst[x * g.sw + x_off] += src[x];
+            }
           }
         }
     }

@@ -7,8 +7,8 @@
 // times the columns of window x, only positions inside the input (padding never
 // contributes a value: max pooling pads with -inf, average pooling with 0).
 // Average pooling is linear: its backward is its adjoint, itself a recorded op whose
-// backward is the pool again. Max pooling sends g to the recorded argmax through
-// scatter_add, whose backward (gather) gives the second derivative.
+// backward is the pool again. Max pooling sends g to the recorded argmax
+// (max_pool_scatter), whose backward picks at the argmax again (max_pool_pick).
 
 #include <cmath>
 #include <cstdint>
@@ -310,6 +310,43 @@ Tensor<T> max_kernel(const Tensor<T>& x, const PoolPlan& p, Tensor<std::int64_t>
   return out;
 }
 
+// Max pooling's backward and its adjoint as ops of their own. `target` [planes, L]
+// holds, for window l of a plane, the input position (in the plane of hw pixels) of
+// its maximum, or hw for a window without input positions.
+//   scatter: gx = 0 of [planes, hw]; gx[p, target[p, l]] += g[p, l]   (the backward)
+//   pick:    out[p, l] = gx[p, target[p, l]] (0 for hw)                (its adjoint)
+// Each is linear, and each one's backward is the other, so every order is recorded.
+// (This was scatter_add into zeros: its general index walk cost more than the adds.)
+template <typename T>
+Tensor<T> max_pool_pick(const Tensor<T>& gx, const Tensor<std::int64_t>& target, std::int64_t hw);
+
+template <typename T>
+Tensor<T> max_pool_scatter(const Tensor<T>& g, const Tensor<std::int64_t>& target, std::int64_t hw) {
+  const std::int64_t planes = target.size(0), L = target.size(1);
+  Tensor<T> gx = zeros<T>(Shape{planes, hw});
+  const std::int64_t* pt = target.data_ptr();
+  const T* pg = g.data_ptr();
+  T* po = gx.data_ptr();
+  for (std::int64_t p = 0; p < planes; ++p, po += hw)
+    for (std::int64_t l = 0; l < L; ++l, ++pt, ++pg)
+      if (*pt < hw) po[*pt] += *pg;
+  return record(gx, "MaxPool2DWithIndicesBackwardBackward0", {g},
+                [target, hw](Grads<T>& gr) { gr.in[0] = max_pool_pick(gr.out, target, hw); });
+}
+
+template <typename T>
+Tensor<T> max_pool_pick(const Tensor<T>& gx, const Tensor<std::int64_t>& target, std::int64_t hw) {
+  const std::int64_t planes = target.size(0), L = target.size(1);
+  Tensor<T> out = empty<T>(Shape{planes, L});
+  const std::int64_t* pt = target.data_ptr();
+  const T* px = gx.data_ptr();
+  T* po = out.data_ptr();
+  for (std::int64_t p = 0; p < planes; ++p, px += hw)
+    for (std::int64_t l = 0; l < L; ++l, ++pt, ++po) *po = *pt < hw ? px[*pt] : T(0);
+  return record(out, "GatherBackward0", {gx},
+                [target, hw](Grads<T>& gr) { gr.in[0] = max_pool_scatter(gr.out, target, hw); });
+}
+
 // A max pool as one recorded op. d/dx: g[y, x] goes to the argmax of window (y, x)
 // (gradients of windows sharing an argmax add up); a window without input positions
 // sends its gradient nowhere.
@@ -318,21 +355,16 @@ MaxResult<T> max_pool_op(const char* name, const Tensor<T>& x, const PoolPlan& p
   Tensor<std::int64_t> indices;
   Tensor<T> out = max_kernel(x, p, indices);
   if (!should_record<T>(InputList<T>{x})) return {out, indices};
-  // The backward's own copy of the indices as [planes, L], an empty window pointing to
-  // an extra slot past the plane that is cut off again.
+  // The backward's own copy of the indices as [planes, L] (the caller may change
+  // `indices`), an empty window's -1 as hw.
   const std::int64_t hw = p.in_size(), L = p.out_size();
   Tensor<std::int64_t> target = empty<std::int64_t>(Shape{p.planes, L});
-  bool has_empty = false;
   for (std::int64_t i = 0, n = indices.numel(); i < n; ++i) {
     const std::int64_t at = indices.data_ptr()[i];
-    has_empty = has_empty || at < 0;
     target.data_ptr()[i] = at < 0 ? hw : at;
   }
-  out = record(out, name, {x}, [target, has_empty, hw, L, planes = p.planes, shape = p.in_shape](Grads<T>& g) {
-    Tensor<T> gx = scatter_add(zeros<T>(Shape{planes, hw + (has_empty ? 1 : 0)}), 1, target,
-                               reshape(g.out, Shape{planes, L}));
-    if (has_empty) gx = narrow(gx, 1, 0, hw);
-    g.in[0] = reshape(gx, shape);
+  out = record(out, name, {x}, [target, hw, L, planes = p.planes, shape = p.in_shape](Grads<T>& g) {
+    g.in[0] = reshape(max_pool_scatter(reshape(g.out, Shape{planes, L}), target, hw), shape);
   });
   return {out, indices};
 }

@@ -170,9 +170,10 @@ Tensor<T> sigmoid(const Tensor<T>& x) {
 template <typename T>
 Tensor<T> relu(const Tensor<T>& x) {
   Tensor<T> out = detail::unary_map(x, [](const auto& a) { return a.max(T(0)); });
-  // d/dx max(x, 0) = [x > 0]; the mask is a constant, so relu'' = 0
+  // d/dx max(x, 0) = [x > 0] (read off the output: relu(x) > 0 exactly where x > 0);
+  // the mask is a constant, so relu'' = 0
   return record(out, "ReluBackward0", {x}, [so = save_output(out)](Grads<T>& g) {
-    g.in[0] = g.out * detail::positive_mask(g[so]);
+    g.in[0] = detail::keep_where_positive(g.out, g[so]);
   });
 }
 
