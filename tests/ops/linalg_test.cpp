@@ -1,6 +1,9 @@
 #include "test_util.hpp"
 
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 // matmul: dot, mv, vector-matrix, mm, batched with broadcast batch dims; the strict
 // products (mm, bmm, mv, dot, outer), trace, diag / diagonal / diag_embed, triu / tril
@@ -29,6 +32,27 @@ std::vector<double> scaled(const std::vector<double>& v, double s) {
 const auto matmul_f = [](const Tensors& in) { return tg::matmul(in[0], in[1]); };
 
 }  // namespace
+
+// matmul copies a transposed operand with transpose_into: 32x32 blocks of 8x8 tiles
+// plus the ragged edges. Every shape class against the element-by-element definition.
+TEST_CASE("transpose_into: tiles and edges", "[linalg][matmul][transpose]") {
+  for (const auto& [rows, cols] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+           {1, 1}, {1, 13}, {7, 9}, {8, 8}, {32, 32}, {33, 17}, {64, 40}, {100, 37}, {256, 8}}) {
+    INFO(rows << " x " << cols);
+    std::vector<double> src(static_cast<std::size_t>(rows * cols)), dst(src.size(), -1.0);
+    for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<double>(i);
+    tg::detail::transpose_into(src.data(), rows, cols, dst.data());
+    bool same = true;
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t c = 0; c < cols; ++c)
+        same = same && dst[static_cast<std::size_t>(c * rows + r)] == src[static_cast<std::size_t>(r * cols + c)];
+    CHECK(same);
+  }
+  // matmul's gradients on sizes that cross tiles, through the transposed copies
+  tg::Generator gen(23);
+  const auto f = [](const Tensors& in) { return tg::matmul(in[0], in[1]); };
+  CHECK_GRAD(f, tg::randn<double>({19, 35}, gen), tg::randn<double>({35, 11}, gen));
+}
 
 TEST_CASE("matmul 1-D @ 1-D is a dot product", "[linalg][matmul][dot]") {
   auto a = values({1, 2, 3}, {3}, true);

@@ -169,6 +169,16 @@ TEST_CASE("tanh", "[unary][tanh]") {
   y.sum().backward();
   require_values(x.grad(), {1, 1 - t5 * t5, 1 - t5 * t5, 0, 0}, 1e-15);  // 1 - tanh^2, saturated at +-30
   for (double v : x.grad().to_vector()) CHECK_FALSE(std::isnan(v));
+  // The gradient is one recorded op of g and y: d/dx of g (1 - y^2) with g = 1 is
+  // -2 y (1 - y^2), and the third derivative comes from differentiating that again.
+  auto xs = values({0.5, -1.25}, {2}, true);
+  auto first = tg::grad(std::vector<Tensor>{tg::tanh(xs).sum()}, std::vector<Tensor>{xs}, {}, true, true)[0];
+  CHECK(grad_fn_name(first) == "TanhBackwardBackward0");
+  auto second = tg::grad(std::vector<Tensor>{first.sum()}, std::vector<Tensor>{xs}, {}, true, true)[0];
+  const double ya = std::tanh(0.5), yb = std::tanh(-1.25);
+  require_values(second, {-2 * ya * (1 - ya * ya), -2 * yb * (1 - yb * yb)}, 1e-15);
+  second.sum().backward();  // d/dx -2 y (1 - y^2) = (6 y^2 - 2)(1 - y^2)
+  require_values(xs.grad(), {(6 * ya * ya - 2) * (1 - ya * ya), (6 * yb * yb - 2) * (1 - yb * yb)}, 1e-14);
 
   tg::Generator gen(17);
   const auto f = [](const Tensor& t) { return t.tanh(); };

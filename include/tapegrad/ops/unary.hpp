@@ -24,6 +24,24 @@ namespace tapegrad {
 namespace detail {
 namespace ew {
 
+// g (1 - y^2), tanh's backward from its output y, in one pass (PyTorch's
+// tanh_backward): sub and two muls had each written a temporary the size of the
+// activation. Recorded with its own derivatives, so tanh'' works:
+//   d/dg = 1 - y^2,   d/dy = -2 g y
+struct TanhBackwardFn {
+  template <typename G, typename Y>
+  auto operator()(const G& g, const Y& y) const { return g * (typename G::Scalar(1) - y * y); }
+};
+template <typename T>
+Tensor<T> tanh_backward(const Tensor<T>& g, const Tensor<T>& y) {
+  Tensor<T> out = binary_map<TanhBackwardFn>("tanh backward", g, y);
+  return record(out, "TanhBackwardBackward0", {g, y}, [sg = save(g), sy = save(y)](Grads<T>& gr) {
+    const Tensor<T> yv = gr[sy];
+    if (gr.needs(0)) gr.in[0] = tanh_backward(gr.out, yv);
+    if (gr.needs(1)) gr.in[1] = gr.out * gr[sg] * yv * T(-2);
+  });
+}
+
 // 1 where pred(x) holds, else 0: a constant mask (no gradient flows through it).
 template <typename T, typename P>
 Tensor<T> mask(const Tensor<T>& x, P pred) {
@@ -150,8 +168,7 @@ Tensor<T> tanh(const Tensor<T>& x) {
   Tensor<T> out = detail::unary_map(x, [](const auto& a) { return a.tanh(); });
   // d/dx tanh(x) = 1 - tanh(x)^2
   return record(out, "TanhBackward0", {x}, [so = save_output(out)](Grads<T>& g) {
-    const Tensor<T> y = g[so];
-    g.in[0] = g.out - g.out * y * y;
+    g.in[0] = detail::ew::tanh_backward(g.out, g[so]);
   });
 }
 
