@@ -162,6 +162,18 @@ TEST_CASE("softmax: numerically stable for large inputs", "[softmax]") {
   require_values(values({0, -kInf, 0}, {3}).softmax(0), {0.5, 0, 0.5}, 0);
   // NOTE: a lane of all -inf is nan, as in PyTorch
   CHECK(std::isnan(values({-kInf, -kInf}, {2}).softmax(0).at({0})));
+  // Exact zeros, not Eigen's clamped exp (about 2.9e-39 in float), along the last dim
+  // (lane by lane) and along a leading dim (whole blocks), in float and double.
+  const float finf = std::numeric_limits<float>::infinity();
+  auto f_rows = tg::tensor<float>({0.f, -100.f, -finf, 0.f, -200.f, 0.f}).reshape({2, 3});
+  CHECK(f_rows.softmax(1).to_vector() == std::vector<float>{1.f, 0.f, 0.f, 0.5f, 0.f, 0.5f});
+  CHECK(f_rows.softmax(0).to_vector() == std::vector<float>{0.5f, 1.f, 0.f, 0.5f, 0.f, 1.f});  // e^-100 in float: 0
+  const std::vector<float> log_rows = f_rows.log_softmax(1).to_vector();
+  CHECK(log_rows[0] == 0.f);
+  CHECK(log_rows[1] == -100.f);
+  CHECK(log_rows[2] == -finf);
+  require_values(values({0, -800, -kInf, 0}, {2, 2}).softmax(0), {1, 0, 0, 1}, 0);
+  require_values(values({0, -800, -kInf, 0}, {2, 2}).softmax(1), {1, 0, 0, 1}, 0);
 
   auto x = values({1000, 1000, 0, -1000}, {2, 2}, true);
   (x.softmax(1) * values({1, 0, 1, 0}, {2, 2})).sum().backward();
