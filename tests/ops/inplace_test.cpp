@@ -184,6 +184,12 @@ TEST_CASE("clamp_ and relu_ follow clamp and relu at their kinks", "[inplace]") 
   CHECK(grad_fn_name(b) == "ReluBackward0");
   b.sum().backward();
   require_values(x.grad(), {0, 0, 1, 1, 1});  // relu'(0) = 0
+  // as relu: an infinite upstream gradient where the result is 0 gives 0, not nan
+  x.zero_grad();
+  auto r = nonleaf(x);
+  r.relu_();
+  r.backward(values({INFINITY, INFINITY, 2, 3, 4}, {5}));
+  require_values(x.grad(), {0, 0, 2, 3, 4});
   auto c = values({-3, 5}, {2});
   c.clamp_(std::nullopt, 1.0);
   require_values(c, {-3, 1});

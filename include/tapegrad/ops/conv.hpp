@@ -105,6 +105,7 @@ struct ConvGeometry {
   std::int64_t dh = 1, dw = 1;
   std::int64_t oh = 1, ow = 1;
   std::int64_t rows() const { return c * kh * kw; }  // rows of the column matrix
+  std::int64_t image_size() const { return c * h * w; }  // one sample's image
   std::int64_t blocks() const { return oh * ow; }    // its columns (per sample)
 };
 
@@ -298,12 +299,12 @@ template <typename T>
 Tensor<T> conv_kernel(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const ConvSpec& s) {
   const ConvGeometry& g = s.geom;
   const std::int64_t n = g.n, L = g.blocks(), G = s.groups, chunk = conv_chunk(g);
-  const std::int64_t rows_g = g.rows() / G, out_g = s.out_channels / G, image = g.c * g.h * g.w;
+  const std::int64_t rows_g = g.rows() / G, out_g = s.out_channels / G;
   Tensor<T> out = empty<T>(s.out_shape);
   T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
   for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
     const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
-    im2col(x.data_ptr() + b0 * image, cols, chunk_geometry(g, nb), L, cl);
+    im2col(x.data_ptr() + b0 * g.image_size(), cols, chunk_geometry(g, nb), L, cl);
     T* samples = out.data_ptr() + b0 * s.out_channels * L;
     T* dst = nb == 1 ? samples : conv_scratch<T, 1>(s.out_channels * cl);
     for (std::int64_t k = 0; k < G; ++k)
@@ -320,7 +321,7 @@ template <typename T>
 Tensor<T> conv_transpose_kernel(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const ConvSpec& s) {
   const ConvGeometry& g = s.geom;
   const std::int64_t n = g.n, L = g.blocks(), G = s.groups, chunk = conv_chunk(g);
-  const std::int64_t rows_g = g.rows() / G, in_g = s.in_channels / G, image = g.c * g.h * g.w;
+  const std::int64_t rows_g = g.rows() / G, in_g = s.in_channels / G;
   // W_g^T [rows_g, in_g] for every group, copied once (the weight is small).
   std::vector<T> wt(static_cast<std::size_t>(G * rows_g * in_g));
   for (std::int64_t k = 0; k < G; ++k)
@@ -339,7 +340,7 @@ Tensor<T> conv_transpose_kernel(const Tensor<T>& x, const Tensor<T>& w, const Te
     }
     for (std::int64_t k = 0; k < G; ++k)
       gemm_into(wt.data() + k * rows_g * in_g, xm + k * in_g * cl, cols + k * rows_g * cl, rows_g, in_g, cl);
-    col2im(cols, out.data_ptr() + b0 * image, chunk_geometry(g, nb), L, cl);
+    col2im(cols, out.data_ptr() + b0 * g.image_size(), chunk_geometry(g, nb), L, cl);
   }
   add_channel_bias(out, bias, n, s.out_channels, g.h * g.w);
   return out;
@@ -358,13 +359,13 @@ template <typename T>
 Tensor<T> weight_grad_kernel(const Tensor<T>& image, const Tensor<T>& signal, const ConvGeometry& g,
                              std::int64_t groups, std::int64_t signal_channels, const Shape& w_shape) {
   const std::int64_t n = g.n, L = g.blocks(), G = groups, chunk = conv_chunk(g);
-  const std::int64_t rows_g = g.rows() / G, k_g = signal_channels / G, pixels = g.c * g.h * g.w;
+  const std::int64_t rows_g = g.rows() / G, k_g = signal_channels / G;
   Tensor<T> out = empty<T>(w_shape);
   fill(out, T(0));
   T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
   for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
     const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
-    im2col(image.data_ptr() + b0 * pixels, cols, chunk_geometry(g, nb), L, cl);
+    im2col(image.data_ptr() + b0 * g.image_size(), cols, chunk_geometry(g, nb), L, cl);
     const T* sm = signal.data_ptr() + b0 * signal_channels * L;  // S as [signal_channels, nb*L]
     if (nb > 1) {
       T* reordered = conv_scratch<T, 1>(signal_channels * cl);

@@ -272,7 +272,7 @@ Tensor<T>& Tensor<T>::relu_() {
   auto node = detail::begin_inplace<T>("relu_", "ReluBackward0", {*this});
   detail::vec(*this) = detail::vec(*this).max(T(0));
   if (detail::commit_inplace(*this, node))
-    node->set_rule([so = save_output(*this)](Grads<T>& g) { g.in[0] = g.out * detail::positive_mask(g[so]); });
+    node->set_rule([so = save_output(*this)](Grads<T>& g) { g.in[0] = detail::keep_where_positive(g.out, g[so]); });
   return *this;
 }
 

@@ -266,17 +266,14 @@ Tensor<T> max_kernel(const Tensor<T>& x, const PoolPlan& p, Tensor<std::int64_t>
         // selects have no branch (which element wins is a coin toss on real data, and
         // a mispredicted branch per element had made this a sixth of a conv net step).
         const std::int64_t c0 = p.cols.first[0], nc = p.cols.count[0];
+        for (std::int64_t o = 0; o < ow; ++o) {  // as the window loop below: -inf at the first tap
+          best[o] = -std::numeric_limits<T>::infinity();
+          best_at[o] = r0 * W + c0 + o * col_stride;
+        }
         for (std::int64_t i = 0; i < nr; ++i)
           for (std::int64_t j = 0; j < nc; ++j) {
             const std::int64_t tap = (r0 + i * p.rows.step) * W + c0 + j * p.cols.step;
             const T* row = src + tap;
-            if (i == 0 && j == 0) {
-              for (std::int64_t o = 0; o < ow; ++o) {
-                best[o] = row[o * col_stride];
-                best_at[o] = tap + o * col_stride;
-              }
-              continue;
-            }
             for (std::int64_t o = 0; o < ow; ++o) {
               const T v = row[o * col_stride];
               const bool take = (v > best[o]) | (v != v);
