@@ -140,22 +140,14 @@ inline constexpr bool kTanhDoubleInPackets = true;
 inline constexpr bool kTanhDoubleInPackets = false;
 #endif
 
-inline void tanh_double(const double* x, double* out, std::int64_t n) {
-  if constexpr (kTanhDoubleInPackets) {
-    tanh_packets(x, out, n);
-  } else {
-    for (std::int64_t i = 0; i < n; ++i) out[i] = std::tanh(x[i]);
-  }
-}
-
 template <typename T>
 Tensor<T> tanh_kernel(const Tensor<T>& x) {
-  if constexpr (std::is_same_v<T, double>) {
+  if constexpr (std::is_same_v<T, double> && kTanhDoubleInPackets) {
     Tensor<T> out = empty<T>(x.shape());
-    tanh_double(x.data_ptr(), out.data_ptr(), x.numel());
+    tanh_packets(x.data_ptr(), out.data_ptr(), x.numel());
     return out;
   } else {
-    return unary_map(x, [](const auto& a) { return a.tanh(); });  // Eigen's packet tanh
+    return unary_map(x, [](const auto& a) { return a.tanh(); });  // float: Eigen's packet tanh; double: std::tanh
   }
 }
 
