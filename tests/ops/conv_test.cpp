@@ -1,7 +1,9 @@
 #include "test_util.hpp"
 
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 // unfold/fold, conv2d, conv1d, conv_transpose2d, conv_transpose1d.
@@ -325,6 +327,99 @@ TEST_CASE("conv2d and conv_transpose2d in chunks of samples", "[conv][conv2d][co
   // 64 positions per sample: chunks of 4 samples and 1, through gradcheck
   const auto f = [](const Tensors& in) { return tg::conv2d(in[0], in[1], in[2]); };
   CHECK_GRAD(f, tg::randn<double>({5, 1, 9, 9}, gen), tg::randn<double>({2, 1, 2, 2}, gen), tg::randn<double>({2}, gen));
+}
+
+TEST_CASE("conv2d and conv_transpose2d in the wide layout", "[conv][conv2d][conv_transpose2d][wide]") {
+  // Stride 1 without padding, at most 1/8 of the width lost to the kernel: the
+  // convolutions read and write the image's shifted rows in place (row_gemm) and carry
+  // "junk" columns past each row's end, which must never show in a value or gradient.
+  struct Config {
+    tg::Shape x, w;
+    I2 dilation;
+    std::int64_t groups;
+  };
+  const std::vector<Config> configs{
+      {{2, 3, 17, 16}, {4, 3, 3, 3}, {1, 1}, 1},   // 16 wide, 14 blocks: the smallest 3x3 case
+      {{1, 4, 9, 8}, {6, 2, 1, 1}, {1, 1}, 2},     // 1x1: no junk at all, groups
+      {{2, 2, 12, 18}, {3, 2, 2, 3}, {2, 1}, 1},   // dilated rows, 3 wide
+      {{1, 2, 30, 40}, {13, 2, 3, 5}, {1, 1}, 1},  // 13 output channels: tiles of 6, 4, 2 and 1 rows
+  };
+  tg::Generator gen(21);
+  for (const auto& c : configs) {
+    INFO("x " << tg::to_string(c.x) << " w " << tg::to_string(c.w));
+    auto x = tg::randn<double>(c.x, gen).requires_grad_();
+    auto w = tg::randn<double>(c.w, gen).requires_grad_();
+    auto b = tg::randn<double>({c.w[0]}, gen).requires_grad_();
+    auto y = tg::conv2d(x, w, b, 1, 0, c.dilation, c.groups);
+    require_values(y, naive_conv2d(x.detach(), w.detach(), b.to_vector(), {1, 1}, {0, 0}, c.dilation, c.groups),
+                   1e-12);
+    // Its adjoint: <conv(x), r> = <x, conv_transpose(r)> and the same for W.
+    auto r = tg::randn<double>(y.shape(), gen);
+    (y * r).sum().backward();
+    const auto xt = tg::conv_transpose2d(r, w.detach(), {}, 1, 0, 0, c.groups, c.dilation);
+    require_values(xt, naive_conv_transpose2d(r, w.detach(), {1, 1}, {0, 0}, {0, 0}, c.dilation, c.groups), 1e-12);
+    require_values(x.grad(), xt.to_vector(), 1e-12);
+    const double y_dot_r = dot((y - b.detach().reshape({1, c.w[0], 1, 1})).detach(), r);
+    CHECK(dot(w.grad(), w.detach()) == Approx(y_dot_r).epsilon(1e-12));  // y - b is linear in W
+    CHECK(dot(x.grad(), x.detach()) == Approx(y_dot_r).epsilon(1e-12));  // ... and in x
+  }
+  const auto f = [](const Tensors& in) { return tg::conv2d(in[0], in[1], in[2]); };
+  CHECK_GRAD(f, tg::randn<double>({1, 2, 10, 16}, gen), tg::randn<double>({3, 2, 3, 3}, gen),
+             tg::randn<double>({3}, gen));
+  const auto ft = [](const Tensors& in) { return tg::conv_transpose2d(in[0], in[1]); };
+  CHECK_GRAD(ft, tg::randn<double>({1, 2, 6, 14}, gen), tg::randn<double>({2, 3, 3, 3}, gen));
+
+  SECTION("an inf in the input or the weight stays where it belongs") {
+    // A junk column reads a pixel from the next image row; with a zero gradient there
+    // inf * 0 = nan would leak into gradients the inf does not touch.
+    auto x = tg::randn<double>({2, 2, 18, 16}, gen);
+    x.data_ptr()[0] = std::numeric_limits<double>::infinity();  // sample 0, channel 0, pixel (0, 0)
+    x.requires_grad_();
+    auto w = tg::randn<double>({3, 2, 3, 3}, gen).requires_grad_();
+    auto y = tg::conv2d(x, w);
+    const auto expected_y = naive_conv2d(x.detach(), w.detach(), {}, {1, 1}, {0, 0}, {1, 1}, 1);
+    auto r = tg::randn<double>(y.shape(), gen);
+    (y * r).sum().backward();
+    // dW[o, c, i, j] = sum over samples and blocks of r * x shifted by (i, j)
+    std::vector<double> expected_dw;
+    for (std::int64_t o = 0; o < 3; ++o)
+      for (std::int64_t ch = 0; ch < 2; ++ch)
+        for (std::int64_t i = 0; i < 3; ++i)
+          for (std::int64_t j = 0; j < 3; ++j) {
+            double s = 0;
+            for (std::int64_t n = 0; n < 2; ++n)
+              for (std::int64_t yy = 0; yy < 16; ++yy)
+                for (std::int64_t xx = 0; xx < 14; ++xx) s += r.at({n, o, yy, xx}) * x.detach().at({n, ch, yy + i, xx + j});
+            expected_dw.push_back(s);
+          }
+    const auto same_values = [](const Tensor& got, const std::vector<double>& expected) {
+      REQUIRE(got.numel() == static_cast<std::int64_t>(expected.size()));
+      std::int64_t non_finite = 0;
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        const double v = got.data_ptr()[i];
+        INFO("element " << i << ": " << v << " vs " << expected[i]);
+        REQUIRE(std::isfinite(v) == std::isfinite(expected[i]));
+        if (std::isfinite(v)) {
+          REQUIRE(v == Approx(expected[i]).margin(1e-10));
+        } else {
+          ++non_finite;
+        }
+      }
+      return non_finite;
+    };
+    CHECK(same_values(y, expected_y) == 3);         // output (0, 0) of sample 0, every channel
+    CHECK(same_values(w.grad(), expected_dw) == 3);  // W[:, 0, 0, 0]
+
+    // An inf weight: x's gradient is inf exactly where that weight reaches.
+    auto w_inf = w.detach().clone();
+    w_inf.data_ptr()[8] = std::numeric_limits<double>::infinity();  // W[0, 0, 2, 2]
+    auto x2 = x.detach().clone();
+    x2.data_ptr()[0] = 1.0;
+    x2.requires_grad_();
+    (tg::conv2d(x2, w_inf) * r).sum().backward();
+    CHECK(same_values(x2.grad(), naive_conv_transpose2d(r, w_inf, {1, 1}, {0, 0}, {0, 0}, {1, 1}, 1)) ==
+          2 * 16 * 14);  // pixels (2.., 2..) of channel 0 in both samples
+  }
 }
 
 TEST_CASE("conv1d", "[conv][conv1d]") {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "../core.hpp"
+#include "../core/row_gemm.hpp"
 
 namespace tapegrad {
 
@@ -183,6 +184,88 @@ void col2im(const T* cols, T* image, const ConvGeometry& g, std::int64_t sample_
     }
 }
 
+// ---- The wide layout of stride-1 convolutions without padding ----
+// Such a convolution can index its blocks over the image's full width: block (y, x)
+// at column y*w + x with x in [0, w) instead of y*ow + x with x in [0, ow). Row
+// r = (c, i, j) of im2col is then ONE contiguous run of the plane, starting at pixel
+// (i*dh, j*dw), rather than oh runs of ow pixels; col2im adds one run back. On
+// MNIST-sized images those runs are 24 floats, and copying them one by one cost a
+// quarter of a conv step. Columns x >= ow are junk: they read pixels wrapped around
+// from the next image row. The GEMMs carry them along (w/ow more columns, hence the
+// limit of 1/8 junk), the forward drops them, and the backward zeroes them on its
+// gradient side so they add exact zeros (see zero_wide_junk for non-finite values).
+inline bool wide_layout(const ConvGeometry& g) {
+  return g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.oh > 1 && g.oh + g.dh * (g.kh - 1) <= g.h &&
+         g.ow + g.dw * (g.kw - 1) <= g.w && 8 * (g.w - g.ow) <= g.w;
+}
+inline std::int64_t wide_blocks(const ConvGeometry& g) { return g.oh * g.w; }  // columns per sample
+// The part of a wide row that lies inside the plane: up to the last real block.
+inline std::int64_t wide_run(const ConvGeometry& g) { return (g.oh - 1) * g.w + g.ow; }
+
+// im2col in the wide layout (same strides as im2col, over wide_blocks columns). The
+// junk columns hold the wrapped-around pixels, zeros past the plane's end; with
+// zero_junk they are all zero.
+template <typename T>
+void im2col_wide(const T* image, T* cols, const ConvGeometry& g, std::int64_t sample_stride, std::int64_t row_stride,
+                 bool zero_junk) {
+  const std::int64_t run = wide_run(g), lw = wide_blocks(g);
+  for (std::int64_t s = 0; s < g.n; ++s)
+    for (std::int64_t c = 0; c < g.c; ++c) {
+      const T* plane = image + (s * g.c + c) * g.h * g.w;
+      for (std::int64_t i = 0; i < g.kh; ++i)
+        for (std::int64_t j = 0; j < g.kw; ++j) {
+          T* out = cols + s * sample_stride + ((c * g.kh + i) * g.kw + j) * row_stride;
+          std::copy_n(plane + i * g.dh * g.w + j * g.dw, run, out);
+          std::fill(out + run, out + lw, T(0));
+          if (zero_junk)
+            for (std::int64_t y = 0; y + 1 < g.oh; ++y) std::fill(out + y * g.w + g.ow, out + (y + 1) * g.w, T(0));
+        }
+    }
+}
+
+// Tensor layout [nb, channels, oh*ow] <-> a chunk's wide GEMM layout [channels, nb*oh*w]
+// (junk columns zero).
+template <typename T>
+void samples_to_wide(const T* src, T* dst, std::int64_t nb, std::int64_t channels, const ConvGeometry& g) {
+  const std::int64_t L = g.blocks(), lw = wide_blocks(g);
+  for (std::int64_t b = 0; b < nb; ++b)
+    for (std::int64_t c = 0; c < channels; ++c) {
+      const T* in = src + (b * channels + c) * L;
+      T* out = dst + (c * nb + b) * lw;
+      for (std::int64_t y = 0; y < g.oh; ++y) {
+        std::copy_n(in + y * g.ow, g.ow, out + y * g.w);
+        std::fill(out + y * g.w + g.ow, out + (y + 1) * g.w, T(0));
+      }
+    }
+}
+template <typename T>
+void wide_to_samples(const T* src, T* dst, std::int64_t nb, std::int64_t channels, const ConvGeometry& g) {
+  const std::int64_t L = g.blocks(), lw = wide_blocks(g);
+  for (std::int64_t b = 0; b < nb; ++b)
+    for (std::int64_t c = 0; c < channels; ++c) {
+      const T* in = src + (c * nb + b) * lw;
+      T* out = dst + (b * channels + c) * L;
+      for (std::int64_t y = 0; y < g.oh; ++y) std::copy_n(in + y * g.w, g.ow, out + y * g.ow);
+    }
+}
+
+// True when every value of the n values at p is finite.
+template <typename T>
+bool all_finite(const T* p, std::int64_t n) {
+  return ConstArrayMap<T>(p, n).allFinite();
+}
+
+// The im2col rows of one sample in the wide layout, read in place: row (c, i, j)
+// starts at pixel (i*dh, j*dw) of plane c and is valid for wide_run(g) values.
+template <typename P>  // const T (a conv's input) or T (the image a transposed conv adds into)
+void wide_image_rows(P* sample, const ConvGeometry& g, std::vector<P*>& rows) {
+  rows.resize(static_cast<std::size_t>(g.rows()));
+  for (std::int64_t c = 0; c < g.c; ++c)
+    for (std::int64_t i = 0; i < g.kh; ++i)
+      for (std::int64_t j = 0; j < g.kw; ++j)
+        rows[static_cast<std::size_t>((c * g.kh + i) * g.kw + j)] = sample + (c * g.h + i * g.dh) * g.w + j * g.dw;
+}
+
 // C[n, m] = A[n, k] B[k, m] on raw row-major buffers: the same Eigen product kernel
 // as matmul's (same expression types, so it is compiled once per program).
 template <typename T>
@@ -293,30 +376,51 @@ inline ConvGeometry chunk_geometry(ConvGeometry g, std::int64_t nb) {
   return g;
 }
 
-// Forward of conv, per chunk of samples: im2col into [rows, nb*L], one GEMM per group
-// into [out_channels, nb*L] (straight into the output when nb == 1).
+// Forward of conv. In the wide layout: per sample and group, row_gemm reads the
+// im2col rows in place from the image into a wide [out_channels, oh*w] buffer, whose
+// junk columns are dropped on the way to the output. Otherwise per chunk of samples:
+// im2col into [rows, nb*L], one Eigen GEMM per group into [out_channels, nb*L]
+// (straight into the output when nb == 1).
 template <typename T>
 Tensor<T> conv_kernel(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const ConvSpec& s) {
   const ConvGeometry& g = s.geom;
   const std::int64_t n = g.n, L = g.blocks(), G = s.groups, chunk = conv_chunk(g);
   const std::int64_t rows_g = g.rows() / G, out_g = s.out_channels / G;
   Tensor<T> out = empty<T>(s.out_shape);
-  T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
-  for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
-    const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
-    im2col(x.data_ptr() + b0 * g.image_size(), cols, chunk_geometry(g, nb), L, cl);
-    T* samples = out.data_ptr() + b0 * s.out_channels * L;
-    T* dst = nb == 1 ? samples : conv_scratch<T, 1>(s.out_channels * cl);
-    for (std::int64_t k = 0; k < G; ++k)
-      gemm_into(w.data_ptr() + k * out_g * rows_g, cols + k * rows_g * cl, dst + k * out_g * cl, out_g, rows_g, cl);
-    if (nb > 1) columns_to_samples(dst, samples, nb, s.out_channels, L);
+  if (wide_layout(g)) {
+    const std::int64_t lw = wide_blocks(g);
+    T* wide_out = conv_scratch<T, 1>(s.out_channels * lw);
+    const auto w_rows = matrix_rows(w.data_ptr(), s.out_channels, rows_g);  // W_g = rows [k*out_g, (k+1)*out_g)
+    const auto out_rows = matrix_rows(wide_out, s.out_channels, lw);
+    std::vector<const T*> image_rows;
+    for (std::int64_t b = 0; b < n; ++b) {
+      wide_image_rows(x.data_ptr() + b * g.image_size(), g, image_rows);
+      for (std::int64_t k = 0; k < G; ++k)  // Y_g = W_g cols_g
+        row_gemm(w_rows.data() + k * out_g, image_rows.data() + k * rows_g, out_rows.data() + k * out_g, out_g, rows_g,
+                 wide_run(g), false);
+      wide_to_samples(wide_out, out.data_ptr() + b * s.out_channels * L, 1, s.out_channels, g);
+    }
+  } else {
+    T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
+    for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
+      const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
+      im2col(x.data_ptr() + b0 * g.image_size(), cols, chunk_geometry(g, nb), L, cl);
+      T* samples = out.data_ptr() + b0 * s.out_channels * L;
+      T* dst = nb == 1 ? samples : conv_scratch<T, 1>(s.out_channels * cl);
+      for (std::int64_t k = 0; k < G; ++k)
+        gemm_into(w.data_ptr() + k * out_g * rows_g, cols + k * rows_g * cl, dst + k * out_g * cl, out_g, rows_g, cl);
+      if (nb > 1) columns_to_samples(dst, samples, nb, s.out_channels, L);
+    }
   }
   add_channel_bias(out, bias, n, s.out_channels, L);
   return out;
 }
 
-// Forward of the transposed conv, per chunk of samples: x as [in_channels, nb*L]
-// (reordered when nb > 1), per group cols = W_g^T X_g (one GEMM), then col2im.
+// Forward of the transposed conv. In the wide layout (and a finite weight): per sample,
+// x to the wide layout [in_channels, oh*w] (junk columns zero), then per group
+// row_gemm adds W_g^T X_g straight into the image's shifted rows, col2im with no
+// column buffer. Otherwise per chunk of samples: x as [in_channels, nb*L] (reordered
+// when nb > 1), per group cols = W_g^T X_g (one Eigen GEMM), then col2im.
 template <typename T>
 Tensor<T> conv_transpose_kernel(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const ConvSpec& s) {
   const ConvGeometry& g = s.geom;
@@ -329,18 +433,35 @@ Tensor<T> conv_transpose_kernel(const Tensor<T>& x, const Tensor<T>& w, const Te
         ConstMatrixMap<T>(w.data_ptr() + k * in_g * rows_g, in_g, rows_g).transpose();
   Tensor<T> out = empty<T>(s.out_shape);
   fill(out, T(0));
-  T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
-  for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
-    const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
-    const T* xm = x.data_ptr() + b0 * s.in_channels * L;
-    if (nb > 1) {
-      T* reordered = conv_scratch<T, 1>(s.in_channels * cl);
-      samples_to_columns(xm, reordered, nb, s.in_channels, L);
-      xm = reordered;
+  // The junk columns add W^T 0 = 0 to pixels outside their blocks; with an inf or nan
+  // in W that would be nan, so such weights take the column-buffer path.
+  if (wide_layout(g) && all_finite(w.data_ptr(), w.numel())) {
+    const std::int64_t lw = wide_blocks(g);
+    T* xw = conv_scratch<T, 1>(s.in_channels * lw);
+    const auto wt_rows = matrix_rows(static_cast<const T*>(wt.data()), g.rows(), in_g);
+    const auto x_rows = matrix_rows(static_cast<const T*>(xw), s.in_channels, lw);
+    std::vector<T*> image_rows;
+    for (std::int64_t b = 0; b < n; ++b) {
+      samples_to_wide(x.data_ptr() + b * s.in_channels * L, xw, 1, s.in_channels, g);
+      wide_image_rows(out.data_ptr() + b * g.image_size(), g, image_rows);
+      for (std::int64_t k = 0; k < G; ++k)  // image rows += W_g^T X_g
+        row_gemm(wt_rows.data() + k * rows_g, x_rows.data() + k * in_g, image_rows.data() + k * rows_g, rows_g, in_g,
+                 wide_run(g), true);
     }
-    for (std::int64_t k = 0; k < G; ++k)
-      gemm_into(wt.data() + k * rows_g * in_g, xm + k * in_g * cl, cols + k * rows_g * cl, rows_g, in_g, cl);
-    col2im(cols, out.data_ptr() + b0 * g.image_size(), chunk_geometry(g, nb), L, cl);
+  } else {
+    T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
+    for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
+      const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
+      const T* xm = x.data_ptr() + b0 * s.in_channels * L;
+      if (nb > 1) {
+        T* reordered = conv_scratch<T, 1>(s.in_channels * cl);
+        samples_to_columns(xm, reordered, nb, s.in_channels, L);
+        xm = reordered;
+      }
+      for (std::int64_t k = 0; k < G; ++k)
+        gemm_into(wt.data() + k * rows_g * in_g, xm + k * in_g * cl, cols + k * rows_g * cl, rows_g, in_g, cl);
+      col2im(cols, out.data_ptr() + b0 * g.image_size(), chunk_geometry(g, nb), L, cl);
+    }
   }
   add_channel_bias(out, bias, n, s.out_channels, g.h * g.w);
   return out;
@@ -358,18 +479,31 @@ Tensor<T> convolution(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b
 template <typename T>
 Tensor<T> weight_grad_kernel(const Tensor<T>& image, const Tensor<T>& signal, const ConvGeometry& g,
                              std::int64_t groups, std::int64_t signal_channels, const Shape& w_shape) {
-  const std::int64_t n = g.n, L = g.blocks(), G = groups, chunk = conv_chunk(g);
+  const bool wide = wide_layout(g);
+  // S's junk columns are zero, which zeroes the junk's share unless the image holds an
+  // inf or nan (inf * 0 = nan); then the columns' junk is zeroed too.
+  const bool zero_junk = wide && !all_finite(image.data_ptr(), image.numel());
+  const std::int64_t n = g.n, L = g.blocks(), lc = wide ? wide_blocks(g) : L, G = groups, chunk = conv_chunk(g);
   const std::int64_t rows_g = g.rows() / G, k_g = signal_channels / G;
   Tensor<T> out = empty<T>(w_shape);
   fill(out, T(0));
-  T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
+  T* cols = conv_scratch<T, 0>(g.rows() * chunk * lc);
   for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
-    const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
-    im2col(image.data_ptr() + b0 * g.image_size(), cols, chunk_geometry(g, nb), L, cl);
+    const std::int64_t nb = std::min(chunk, n - b0), cl = nb * lc;
+    const T* chunk_image = image.data_ptr() + b0 * g.image_size();
+    if (wide) {
+      im2col_wide(chunk_image, cols, chunk_geometry(g, nb), lc, cl, zero_junk);
+    } else {
+      im2col(chunk_image, cols, chunk_geometry(g, nb), L, cl);
+    }
     const T* sm = signal.data_ptr() + b0 * signal_channels * L;  // S as [signal_channels, nb*L]
-    if (nb > 1) {
+    if (wide || nb > 1) {
       T* reordered = conv_scratch<T, 1>(signal_channels * cl);
-      samples_to_columns(sm, reordered, nb, signal_channels, L);
+      if (wide) {
+        samples_to_wide(sm, reordered, nb, signal_channels, g);
+      } else {
+        samples_to_columns(sm, reordered, nb, signal_channels, L);
+      }
       sm = reordered;
     }
     // dW_g += S_g cols_g^T; Eigen's GEMM reads the row-major cols_g as a column-major
