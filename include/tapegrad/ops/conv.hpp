@@ -187,13 +187,14 @@ void col2im(const T* cols, T* image, const ConvGeometry& g, std::int64_t sample_
 // ---- The wide layout of stride-1 convolutions without padding ----
 // Such a convolution can index its blocks over the image's full width: block (y, x)
 // at column y*w + x with x in [0, w) instead of y*ow + x with x in [0, ow). Row
-// r = (c, i, j) of im2col is then ONE contiguous run of the plane, starting at pixel
-// (i*dh, j*dw), rather than oh runs of ow pixels; col2im adds one run back. On
-// MNIST-sized images those runs are 24 floats, and copying them one by one cost a
-// quarter of a conv step. Columns x >= ow are junk: they read pixels wrapped around
-// from the next image row. The GEMMs carry them along (w/ow more columns, hence the
-// limit of 1/8 junk), the forward drops them, and the backward zeroes them on its
-// gradient side so they add exact zeros (see zero_wide_junk for non-finite values).
+// r = (c, i, j) of im2col is then the plane itself, shifted by (i*dh, j*dw): one
+// contiguous run that row_gemm reads (conv, weight gradient) or adds into (transposed
+// conv) in place, with no column buffer and no im2col/col2im copies. Columns x >= ow
+// are junk: they read pixels wrapped around from the next image row. The products
+// carry them along (w/ow more columns, hence the limit of 1/8 junk); the forward
+// drops them, and the backward passes zeros there on its gradient side, so they add
+// exact zeros (0 * x = 0 for finite x: a non-finite image or weight takes the
+// column-buffer path instead).
 inline bool wide_layout(const ConvGeometry& g) {
   return g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.oh > 1 && g.oh + g.dh * (g.kh - 1) <= g.h &&
          g.ow + g.dw * (g.kw - 1) <= g.w && 8 * (g.w - g.ow) <= g.w;
@@ -202,54 +203,24 @@ inline std::int64_t wide_blocks(const ConvGeometry& g) { return g.oh * g.w; }  /
 // The part of a wide row that lies inside the plane: up to the last real block.
 inline std::int64_t wide_run(const ConvGeometry& g) { return (g.oh - 1) * g.w + g.ow; }
 
-// im2col in the wide layout (same strides as im2col, over wide_blocks columns). The
-// junk columns hold the wrapped-around pixels, zeros past the plane's end; with
-// zero_junk they are all zero.
-template <typename T>
-void im2col_wide(const T* image, T* cols, const ConvGeometry& g, std::int64_t sample_stride, std::int64_t row_stride,
-                 bool zero_junk) {
-  const std::int64_t run = wide_run(g), lw = wide_blocks(g);
-  for (std::int64_t s = 0; s < g.n; ++s)
-    for (std::int64_t c = 0; c < g.c; ++c) {
-      const T* plane = image + (s * g.c + c) * g.h * g.w;
-      for (std::int64_t i = 0; i < g.kh; ++i)
-        for (std::int64_t j = 0; j < g.kw; ++j) {
-          T* out = cols + s * sample_stride + ((c * g.kh + i) * g.kw + j) * row_stride;
-          std::copy_n(plane + i * g.dh * g.w + j * g.dw, run, out);
-          std::fill(out + run, out + lw, T(0));
-          if (zero_junk)
-            for (std::int64_t y = 0; y + 1 < g.oh; ++y) std::fill(out + y * g.w + g.ow, out + (y + 1) * g.w, T(0));
-        }
-    }
-}
-
-// Tensor layout [nb, channels, oh*ow] <-> a chunk's wide GEMM layout [channels, nb*oh*w]
+// One sample [channels, oh*ow] (as tensors hold it) <-> the wide layout [channels, oh*w]
 // (junk columns zero).
 template <typename T>
-void samples_to_wide(const T* src, T* dst, std::int64_t nb, std::int64_t channels, const ConvGeometry& g) {
-  const std::int64_t L = g.blocks(), lw = wide_blocks(g);
-  for (std::int64_t b = 0; b < nb; ++b)
-    for (std::int64_t c = 0; c < channels; ++c) {
-      const T* in = src + (b * channels + c) * L;
-      T* out = dst + (c * nb + b) * lw;
-      for (std::int64_t y = 0; y < g.oh; ++y) {
-        std::copy_n(in + y * g.ow, g.ow, out + y * g.w);
-        std::fill(out + y * g.w + g.ow, out + (y + 1) * g.w, T(0));
-      }
+void sample_to_wide(const T* src, T* dst, std::int64_t channels, const ConvGeometry& g) {
+  for (std::int64_t c = 0; c < channels; ++c)
+    for (std::int64_t y = 0; y < g.oh; ++y) {
+      T* row = dst + (c * g.oh + y) * g.w;
+      std::copy_n(src + (c * g.oh + y) * g.ow, g.ow, row);
+      std::fill(row + g.ow, row + g.w, T(0));
     }
 }
 template <typename T>
-void wide_to_samples(const T* src, T* dst, std::int64_t nb, std::int64_t channels, const ConvGeometry& g) {
-  const std::int64_t L = g.blocks(), lw = wide_blocks(g);
-  for (std::int64_t b = 0; b < nb; ++b)
-    for (std::int64_t c = 0; c < channels; ++c) {
-      const T* in = src + (c * nb + b) * lw;
-      T* out = dst + (b * channels + c) * L;
-      for (std::int64_t y = 0; y < g.oh; ++y) std::copy_n(in + y * g.w, g.ow, out + y * g.ow);
-    }
+void wide_to_sample(const T* src, T* dst, std::int64_t channels, const ConvGeometry& g) {
+  for (std::int64_t c = 0; c < channels; ++c)
+    for (std::int64_t y = 0; y < g.oh; ++y) std::copy_n(src + (c * g.oh + y) * g.w, g.ow, dst + (c * g.oh + y) * g.ow);
 }
 
-// True when every value of the n values at p is finite.
+// True when every one of the n values at p is finite.
 template <typename T>
 bool all_finite(const T* p, std::int64_t n) {
   return ConstArrayMap<T>(p, n).allFinite();
@@ -398,7 +369,7 @@ Tensor<T> conv_kernel(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b
       for (std::int64_t k = 0; k < G; ++k)  // Y_g = W_g cols_g
         row_gemm(w_rows.data() + k * out_g, image_rows.data() + k * rows_g, out_rows.data() + k * out_g, out_g, rows_g,
                  wide_run(g), false);
-      wide_to_samples(wide_out, out.data_ptr() + b * s.out_channels * L, 1, s.out_channels, g);
+      wide_to_sample(wide_out, out.data_ptr() + b * s.out_channels * L, s.out_channels, g);
     }
   } else {
     T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
@@ -442,7 +413,7 @@ Tensor<T> conv_transpose_kernel(const Tensor<T>& x, const Tensor<T>& w, const Te
     const auto x_rows = matrix_rows(static_cast<const T*>(xw), s.in_channels, lw);
     std::vector<T*> image_rows;
     for (std::int64_t b = 0; b < n; ++b) {
-      samples_to_wide(x.data_ptr() + b * s.in_channels * L, xw, 1, s.in_channels, g);
+      sample_to_wide(x.data_ptr() + b * s.in_channels * L, xw, s.in_channels, g);
       wide_image_rows(out.data_ptr() + b * g.image_size(), g, image_rows);
       for (std::int64_t k = 0; k < G; ++k)  // image rows += W_g^T X_g
         row_gemm(wt_rows.data() + k * rows_g, x_rows.data() + k * in_g, image_rows.data() + k * rows_g, rows_g, in_g,
@@ -479,31 +450,47 @@ Tensor<T> convolution(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b
 template <typename T>
 Tensor<T> weight_grad_kernel(const Tensor<T>& image, const Tensor<T>& signal, const ConvGeometry& g,
                              std::int64_t groups, std::int64_t signal_channels, const Shape& w_shape) {
-  const bool wide = wide_layout(g);
-  // S's junk columns are zero, which zeroes the junk's share unless the image holds an
-  // inf or nan (inf * 0 = nan); then the columns' junk is zeroed too.
-  const bool zero_junk = wide && !all_finite(image.data_ptr(), image.numel());
-  const std::int64_t n = g.n, L = g.blocks(), lc = wide ? wide_blocks(g) : L, G = groups, chunk = conv_chunk(g);
+  const std::int64_t n = g.n, L = g.blocks(), G = groups, chunk = conv_chunk(g);
   const std::int64_t rows_g = g.rows() / G, k_g = signal_channels / G;
   Tensor<T> out = empty<T>(w_shape);
   fill(out, T(0));
-  T* cols = conv_scratch<T, 0>(g.rows() * chunk * lc);
-  for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
-    const std::int64_t nb = std::min(chunk, n - b0), cl = nb * lc;
-    const T* chunk_image = image.data_ptr() + b0 * g.image_size();
-    if (wide) {
-      im2col_wide(chunk_image, cols, chunk_geometry(g, nb), lc, cl, zero_junk);
-    } else {
-      im2col(chunk_image, cols, chunk_geometry(g, nb), L, cl);
+  // In the wide layout the image's im2col rows are read in place. The transposed
+  // product dW_g^T = sum over samples of cols_g S_g^T has the long sum over positions
+  // inside row_gemm; S^T's junk rows are zero, which zeroes the junk's share unless the
+  // image holds an inf or nan (inf * 0 = nan): such images take the column-buffer path.
+  if (wide_layout(g) && all_finite(image.data_ptr(), image.numel())) {
+    const std::int64_t lw = wide_blocks(g), C = signal_channels;
+    T* st = conv_scratch<T, 1>(lw * C);  // S^T of one sample, [oh*w, C]
+    std::fill_n(st, lw * C, T(0));       // junk rows stay zero; real rows are overwritten
+    std::vector<T> dwt(static_cast<std::size_t>(g.rows() * k_g), T(0));  // dW_g^T [rows_g, k_g] per group
+    const auto dwt_rows = matrix_rows(dwt.data(), g.rows(), k_g);
+    std::vector<const T*> image_rows;
+    std::vector<std::vector<const T*>> st_rows;  // group k's columns of S^T
+    for (std::int64_t k = 0; k < G; ++k) st_rows.push_back(matrix_rows(static_cast<const T*>(st) + k * k_g, lw, C));
+    using Strided = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
+                               Eigen::OuterStride<>>;
+    for (std::int64_t b = 0; b < n; ++b) {
+      const T* sb = signal.data_ptr() + b * C * L;
+      for (std::int64_t y = 0; y < g.oh; ++y)  // rows y*w .. y*w + ow of S^T
+        MatrixMap<T>(st + y * g.w * C, g.ow, C) = Strided(sb + y * g.ow, C, g.ow, Eigen::OuterStride<>(L)).transpose();
+      wide_image_rows(image.data_ptr() + b * g.image_size(), g, image_rows);
+      for (std::int64_t k = 0; k < G; ++k)
+        row_gemm(image_rows.data() + k * rows_g, st_rows[static_cast<std::size_t>(k)].data(),
+                 dwt_rows.data() + k * rows_g, rows_g, wide_run(g), k_g, true);
     }
+    for (std::int64_t k = 0; k < G; ++k)
+      MatrixMap<T>(out.data_ptr() + k * k_g * rows_g, k_g, rows_g) =
+          ConstMatrixMap<T>(dwt.data() + k * rows_g * k_g, rows_g, k_g).transpose();
+    return out;
+  }
+  T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
+  for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
+    const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
+    im2col(image.data_ptr() + b0 * g.image_size(), cols, chunk_geometry(g, nb), L, cl);
     const T* sm = signal.data_ptr() + b0 * signal_channels * L;  // S as [signal_channels, nb*L]
-    if (wide || nb > 1) {
+    if (nb > 1) {
       T* reordered = conv_scratch<T, 1>(signal_channels * cl);
-      if (wide) {
-        samples_to_wide(sm, reordered, nb, signal_channels, g);
-      } else {
-        samples_to_columns(sm, reordered, nb, signal_channels, L);
-      }
+      samples_to_columns(sm, reordered, nb, signal_channels, L);
       sm = reordered;
     }
     // dW_g += S_g cols_g^T; Eigen's GEMM reads the row-major cols_g as a column-major
