@@ -195,8 +195,20 @@ void col2im(const T* cols, T* image, const ConvGeometry& g, std::int64_t sample_
 // drops them, and the backward passes zeros there on its gradient side, so they add
 // exact zeros (0 * x = 0 for finite x: a non-finite image or weight takes the
 // column-buffer path instead).
+//
+// The layout's products run on row_gemm, which beats Eigen's GEMM from AVX on (one
+// broadcast load per value of A); SSE2 has no broadcast load, and there the column
+// buffer and Eigen's GEMM are faster (the conv step of docs/performance.md: 26 ms
+// against 22). TAPEGRAD_WIDE_CONV=1 or 0 forces the choice (the tests build both).
+#ifndef TAPEGRAD_WIDE_CONV
+#ifdef EIGEN_VECTORIZE_AVX
+#define TAPEGRAD_WIDE_CONV 1
+#else
+#define TAPEGRAD_WIDE_CONV 0
+#endif
+#endif
 inline bool wide_layout(const ConvGeometry& g) {
-  return g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.oh > 1 && g.oh + g.dh * (g.kh - 1) <= g.h &&
+  return TAPEGRAD_WIDE_CONV && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.oh > 1 && g.oh + g.dh * (g.kh - 1) <= g.h &&
          g.ow + g.dw * (g.kw - 1) <= g.w && 8 * (g.w - g.ow) <= g.w;
 }
 inline std::int64_t wide_blocks(const ConvGeometry& g) { return g.oh * g.w; }  // columns per sample
