@@ -368,6 +368,9 @@ TEST_CASE("conv2d and conv_transpose2d in the wide layout", "[conv][conv2d][conv
              tg::randn<double>({3}, gen));
   const auto ft = [](const Tensors& in) { return tg::conv_transpose2d(in[0], in[1]); };
   CHECK_GRAD(ft, tg::randn<double>({1, 2, 6, 14}, gen), tg::randn<double>({2, 3, 3, 3}, gen));
+  // Second order: the backward's convolutions and weight gradients run wide as well.
+  CHECK_GRADGRAD(f, tg::randn<double>({1, 1, 6, 16}, gen), tg::randn<double>({2, 1, 3, 3}, gen),
+                 tg::randn<double>({2}, gen));
 
   SECTION("an inf in the input or the weight stays where it belongs") {
     // A junk column reads a pixel from the next image row; with a zero gradient there
