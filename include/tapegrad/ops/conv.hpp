@@ -479,12 +479,12 @@ Tensor<T> weight_grad_kernel(const Tensor<T>& image, const Tensor<T>& signal, co
     std::vector<const T*> image_rows;
     std::vector<std::vector<const T*>> st_rows;  // group k's columns of S^T
     for (std::int64_t k = 0; k < G; ++k) st_rows.push_back(matrix_rows(static_cast<const T*>(st) + k * k_g, lw, C));
-    using Strided = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
-                               Eigen::OuterStride<>>;
+    T* s_t = conv_scratch<T, 0>(L * C);  // S^T of one sample, [oh*ow, C]
     for (std::int64_t b = 0; b < n; ++b) {
-      const T* sb = signal.data_ptr() + b * C * L;
-      for (std::int64_t y = 0; y < g.oh; ++y)  // rows y*w .. y*w + ow of S^T
-        MatrixMap<T>(st + y * g.w * C, g.ow, C) = Strided(sb + y * g.ow, C, g.ow, Eigen::OuterStride<>(L)).transpose();
+      // S^T in 8x8 tiles (as matmul's transposes), then each output row's ow*C values
+      // to rows y*w .. y*w + ow of the wide S^T.
+      transpose_into(signal.data_ptr() + b * C * L, C, L, s_t);
+      for (std::int64_t y = 0; y < g.oh; ++y) std::copy_n(s_t + y * g.ow * C, g.ow * C, st + y * g.w * C);
       wide_image_rows(image.data_ptr() + b * g.image_size(), g, image_rows);
       for (std::int64_t k = 0; k < G; ++k)
         row_gemm(image_rows.data() + k * rows_g, st_rows[static_cast<std::size_t>(k)].data(),
