@@ -11,8 +11,10 @@
 // B's rows are read in place (no packing: they are contiguous, which is what the
 // packing of a general GEMM buys), A's values are read through their row pointers.
 // On this project's convolution shapes (M = 16..144 channels, K = 32..144, N =
-// 500..700 positions) it runs at 85-95% of the FMA peak where Eigen's general GEMM,
-// which packs both operands for any layout, runs at 60-70% (docs/performance.md).
+// 500..700 positions) with AVX-512 it measured 150-200 GFLOP/s, 70-95% of the FMA
+// peak, where Eigen's general GEMM, which packs both operands for any layout, ran at
+// 100-135 (docs/performance.md). With SSE2 alone it is slower than Eigen's (no
+// broadcast load), so the convolutions use it from AVX on.
 
 #include <algorithm>
 #include <cstdint>
