@@ -6,8 +6,10 @@
 // conv2d is im2col into a [C*kh*kw, chunk*L] buffer followed by one Eigen GEMM per group
 // and chunk of samples (L = output positions; a chunk holds one sample when L is large,
 // enough samples for a GEMM of at least kConvChunkColumns columns otherwise);
-// conv_transpose2d is its adjoint: one GEMM per group and chunk, then col2im. Both
-// record a single node, ConvolutionBackward0:
+// conv_transpose2d is its adjoint: one GEMM per group and chunk, then col2im. With
+// stride 1 and no padding (from AVX on) all three products read and write the image
+// in place through row_gemm instead, with no column buffer (the wide layout below).
+// Both record a single node, ConvolutionBackward0:
 //
 //   y = conv(x, W) + b, per group  Y_g = W_g cols(x)_g:
 //     dx = conv_transpose(dy, W)   (= col2im(W_g^T dY_g))
@@ -198,8 +200,8 @@ void col2im(const T* cols, T* image, const ConvGeometry& g, std::int64_t sample_
 //
 // The layout's products run on row_gemm, which beats Eigen's GEMM from AVX on (one
 // broadcast load per value of A); SSE2 has no broadcast load, and there the column
-// buffer and Eigen's GEMM are faster (the conv step of docs/performance.md: 26 ms
-// against 22). TAPEGRAD_WIDE_CONV=1 or 0 forces the choice (the tests build both).
+// buffer and Eigen's GEMM are faster (the conv step of docs/performance.md: 26.2 ms
+// against 23.0). TAPEGRAD_WIDE_CONV=1 or 0 forces the choice (the tests build both).
 #ifndef TAPEGRAD_WIDE_CONV
 #ifdef EIGEN_VECTORIZE_AVX
 #define TAPEGRAD_WIDE_CONV 1
@@ -208,8 +210,9 @@ void col2im(const T* cols, T* image, const ConvGeometry& g, std::int64_t sample_
 #endif
 #endif
 inline bool wide_layout(const ConvGeometry& g) {
-  return TAPEGRAD_WIDE_CONV && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.oh > 1 && g.oh + g.dh * (g.kh - 1) <= g.h &&
-         g.ow + g.dw * (g.kw - 1) <= g.w && 8 * (g.w - g.ow) <= g.w;
+  const bool unpadded_stride_1 = g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+  const bool blocks_inside = g.oh + g.dh * (g.kh - 1) <= g.h && g.ow + g.dw * (g.kw - 1) <= g.w;
+  return TAPEGRAD_WIDE_CONV && unpadded_stride_1 && blocks_inside && g.oh > 1 && 8 * (g.w - g.ow) <= g.w;
 }
 inline std::int64_t wide_blocks(const ConvGeometry& g) { return g.oh * g.w; }  // columns per sample
 // The part of a wide row that lies inside the plane: up to the last real block.
@@ -465,7 +468,6 @@ Tensor<T> weight_grad_kernel(const Tensor<T>& image, const Tensor<T>& signal, co
   const std::int64_t n = g.n, L = g.blocks(), G = groups, chunk = conv_chunk(g);
   const std::int64_t rows_g = g.rows() / G, k_g = signal_channels / G;
   Tensor<T> out = empty<T>(w_shape);
-  fill(out, T(0));
   // In the wide layout the image's im2col rows are read in place. The transposed
   // product dW_g^T = sum over samples of cols_g S_g^T has the long sum over positions
   // inside row_gemm; S^T's junk rows are zero, which zeroes the junk's share unless the
@@ -491,10 +493,10 @@ Tensor<T> weight_grad_kernel(const Tensor<T>& image, const Tensor<T>& signal, co
                  dwt_rows.data() + k * rows_g, rows_g, wide_run(g), k_g, true);
     }
     for (std::int64_t k = 0; k < G; ++k)
-      MatrixMap<T>(out.data_ptr() + k * k_g * rows_g, k_g, rows_g) =
-          ConstMatrixMap<T>(dwt.data() + k * rows_g * k_g, rows_g, k_g).transpose();
+      transpose_into(dwt.data() + k * rows_g * k_g, rows_g, k_g, out.data_ptr() + k * k_g * rows_g);
     return out;
   }
+  fill(out, T(0));
   T* cols = conv_scratch<T, 0>(g.rows() * chunk * L);
   for (std::int64_t b0 = 0; b0 < n; b0 += chunk) {
     const std::int64_t nb = std::min(chunk, n - b0), cl = nb * L;
