@@ -346,3 +346,23 @@ TEST_CASE("hooks work for float tensors", "[hooks]") {
   CHECK(y.grad().item() == 0.5f);
   CHECK(x.grad().item() == Approx(2.0f));
 }
+
+TEST_CASE("grad() of a non-leaf warns once per process; retain_grad() and leaves do not warn") {
+  std::vector<std::string> warnings;
+  tg::set_warning_handler([&](const std::string& m) { warnings.push_back(m); });
+  tg::detail::warning_state().nonleaf_grad_warned = false;
+  auto x = tg::ones<double>({2}, tg::requires_grad());
+  auto y = x * 2.0;
+  auto kept = x * 3.0;
+  kept.retain_grad();
+  (y + kept).sum().backward();
+  CHECK(x.grad().defined());
+  CHECK(kept.grad().defined());
+  CHECK(warnings.empty());
+  CHECK_FALSE(y.grad().defined());
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], TG_CONTAINS("not a leaf (grad_fn MulBackward0)") && TG_CONTAINS("retain_grad()"));
+  CHECK_FALSE(y.grad().defined());
+  CHECK(warnings.size() == 1);  // once
+  tg::set_warning_handler(nullptr);
+}

@@ -3,6 +3,9 @@
 // values involved and, where one exists, the fix.
 
 #include <cstdio>
+#include <atomic>
+#include <functional>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -79,4 +82,40 @@ template <typename E = Error, typename... Parts>
 }
 
 }  // namespace detail
+
+// ---- warnings ----
+// Things that are legal but almost certainly a mistake (reading .grad() of a non-leaf)
+// are reported once per process through the warning handler: by default a line on
+// stderr, "tapegrad warning: ...". Install a handler to collect, log or turn them into
+// errors; pass an empty function to restore the default.
+using WarningHandler = std::function<void(const std::string&)>;
+
+namespace detail {
+struct WarningState {
+  std::mutex mutex;
+  WarningHandler handler;
+  std::atomic<bool> nonleaf_grad_warned{false};  // Tensor::grad() on a non-leaf, once per process
+};
+inline WarningState& warning_state() {
+  static WarningState state;
+  return state;
+}
+}  // namespace detail
+
+inline void set_warning_handler(WarningHandler handler) {
+  auto& state = detail::warning_state();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  state.handler = std::move(handler);
+}
+
+inline void warn(const std::string& message) {
+  auto& state = detail::warning_state();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  if (state.handler) {
+    state.handler(message);
+  } else {
+    std::fprintf(stderr, "tapegrad warning: %s\n", message.c_str());
+  }
+}
+
 }  // namespace tapegrad

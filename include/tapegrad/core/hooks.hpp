@@ -196,4 +196,17 @@ bool Tensor<T>::retains_grad() const {
   return extras && impl.output_nr < extras->retained.size() && extras->retained[impl.output_nr].lock() == impl_;
 }
 
+template <typename T>
+Tensor<T> Tensor<T>::grad() const {
+  const TensorImpl<T>& impl = checked();
+  if (impl.grad_fn && impl.requires_grad && !impl.grad && !retains_grad()) {
+    if (!detail::warning_state().nonleaf_grad_warned.exchange(true))
+      warn("grad(): reading .grad() of a tensor that is not a leaf (grad_fn " + impl.grad_fn->name() +
+           "); backward() does not fill it, so it is undefined. Call retain_grad() on it before backward() if you "
+           "want its gradient, or read the gradient of the leaf you meant (a parameter built as randn(...) * 0.01 "
+           "is not a leaf: scale it inside a tg::NoGradGuard or register it with tg::nn::Module::register_parameter)");
+  }
+  return Tensor(impl.grad);
+}
+
 }  // namespace tapegrad

@@ -108,8 +108,10 @@ class Tensor {
   bool is_leaf() const { return !checked().grad_fn; }
   const std::shared_ptr<Node<T>>& grad_fn() const { return checked().grad_fn; }
   std::uint32_t output_nr() const { return checked().output_nr; }
-  // Gradient accumulated by backward(); undefined until one reaches this leaf.
-  Tensor grad() const { return Tensor(checked().grad); }
+  // Gradient accumulated by backward(); undefined until one reaches this leaf. On a
+  // non-leaf that does not retain_grad() it stays undefined: reading it warns once per
+  // process, as in PyTorch (defined in hooks.hpp, next to retains_grad).
+  Tensor grad() const;
   // Replaces .grad (an undefined tensor clears it); the shape must match.
   void set_grad(const Tensor& g) {
     if (g.defined() && g.shape() != shape())
