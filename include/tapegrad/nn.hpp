@@ -9,6 +9,8 @@
 
 #include "tapegrad.hpp"
 #include "nn/module.hpp"
+#include "nn/init.hpp"
+#include "nn/utils.hpp"
 #include "nn/container.hpp"
 #include "nn/linear.hpp"
 #include "nn/embedding.hpp"
