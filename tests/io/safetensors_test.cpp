@@ -45,7 +45,10 @@ TEST_CASE("safetensors: save -> load round trips are bit-identical, keep dtype, 
     INFO(name);
     const auto& u = back.at(name);
     CHECK(u.shape() == t.shape());
-    CHECK(std::memcmp(u.data_ptr(), t.data_ptr(), sizeof(float) * static_cast<std::size_t>(t.numel())) == 0);
+    // memcmp of zero bytes still needs non-null pointers, and an empty tensor has none.
+    if (t.numel() > 0) {
+      CHECK(std::memcmp(u.data_ptr(), t.data_ptr(), sizeof(float) * static_cast<std::size_t>(t.numel())) == 0);
+    }
   }
   // The header and the metadata as written.
   std::ifstream in(path, std::ios::binary);
