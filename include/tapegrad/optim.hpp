@@ -14,3 +14,4 @@
 #include "optim/adamax.hpp"
 #include "optim/nadam.hpp"
 #include "optim/radam.hpp"
+#include "optim/lr_scheduler.hpp"

@@ -69,8 +69,25 @@ class Optimizer {
   virtual StateDict<T> state_dict() const = 0;
   virtual void load_state_dict(const StateDict<T>& sd) = 0;
 
+  // Group g's lr when the first learning-rate scheduler attached to this optimizer
+  // (PyTorch's param_group["initial_lr"]): later schedulers take it as their base lr,
+  // so a warm-up and a decay built one after the other both start from the same lr.
+  double initial_lr(std::size_t group) {
+    if (initial_lrs_.size() < num_param_groups()) initial_lrs_.resize(num_param_groups(), -1.0);
+    if (initial_lrs_.at(group) < 0) initial_lrs_[group] = lr(group);
+    return initial_lrs_[group];
+  }
+  // OneCycleLR derives the initial lr from max_lr instead (as PyTorch does).
+  void set_initial_lr(std::size_t group, double lr) {
+    if (initial_lrs_.size() < num_param_groups()) initial_lrs_.resize(num_param_groups(), -1.0);
+    initial_lrs_.at(group) = lr;
+  }
+
  protected:
   Optimizer() = default;
+
+ private:
+  std::vector<double> initial_lrs_;  // -1: no scheduler yet
 };
 
 // Chainable option accessors, as libtorch's: opts.lr(0.1).momentum(0.9); opts.lr().
