@@ -3,6 +3,8 @@
 
 #include "test_util.hpp"
 
+namespace autograd_checkpoint_test {
+
 // tg::checkpoint: same values and gradients as running f directly, fewer bytes held.
 
 namespace {
@@ -334,3 +336,5 @@ TEST_CASE("checkpoint: 64-layer MLP, same gradients, at least 4x less peak memor
   // The activations dominate: the plain run holds at least two [batch, width] buffers per layer.
   CHECK(plain.peak_bytes >= 2 * kLayers * kBatch * kWidth * static_cast<std::int64_t>(sizeof(double)));
 }
+
+}  // namespace autograd_checkpoint_test

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+namespace autograd_dot_test {
+
 // to_dot: the backward graph in Graphviz dot.
 
 namespace {
@@ -58,3 +60,5 @@ TEST_CASE("all_finite checks gradients before an optimizer step", "[dot][all_fin
   auto inf_grad = values({1, std::numeric_limits<double>::infinity()}, {2});
   CHECK_FALSE(tg::all_finite(Tensors{w, inf_grad}));
 }
+
+}  // namespace autograd_dot_test

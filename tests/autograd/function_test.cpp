@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+namespace autograd_function_test {
+
 // Custom functions: tg::Function<X>, AutogradContext, once_differentiable.
 
 namespace {
@@ -517,3 +519,5 @@ TEST_CASE("custom functions on float tensors", "[function][float]") {
   const double t0 = std::tanh(0.3), t1 = std::tanh(-0.7);
   require_values(gg, {-2 * t0 * (1 - t0 * t0), -2 * t1 * (1 - t1 * t1)}, 1e-15);
 }
+
+}  // namespace autograd_function_test

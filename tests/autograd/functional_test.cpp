@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+namespace autograd_functional_test {
+
 // value_and_grad, grad, vjp, jvp, jacobian, hessian, hvp.
 
 namespace {
@@ -152,3 +154,5 @@ TEST_CASE("higher order: third derivative of tanh and a network's Hessian", "[fu
   }
   CHECK(worst < 1e-7);
 }
+
+}  // namespace autograd_functional_test

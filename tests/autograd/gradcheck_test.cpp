@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+namespace autograd_gradcheck_test {
+
 namespace {
 // x^2 with a deliberately wrong backward (3x instead of 2x), to show gradcheck catches it.
 tg::Tensor<double> bad_square(const tg::Tensor<double>& x) {
@@ -87,3 +89,5 @@ TEST_CASE("gradcheck handles outputs that share the input's storage", "[gradchec
 TEST_CASE("gradcheck reports shape changes and undefined inputs", "[gradcheck]") {
   REQUIRE_THROWS_AS(tg::gradcheck([](const Tensors& in) { return in[0]; }, {tg::Tensor<double>()}), tg::ValueError);
 }
+
+}  // namespace autograd_gradcheck_test

@@ -3,6 +3,8 @@
 
 #include "test_util.hpp"
 
+namespace autograd_tape_test {
+
 // tg::GradientTape: TensorFlow's scope-based gradients on the same graph as backward().
 
 TEST_CASE("GradientTape: gradients of parameters, as TF and as PyTorch computes them", "[tape]") {
@@ -173,3 +175,5 @@ TEST_CASE("GradientTape belongs to its thread", "[tape]") {
   tf.watch(xf);
   CHECK(tf.gradient(xf * xf * xf, xf).item() == 12.0f);
 }
+
+}  // namespace autograd_tape_test

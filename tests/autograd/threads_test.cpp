@@ -7,6 +7,8 @@
 
 #include "test_util.hpp"
 
+namespace autograd_threads_test {
+
 // Grad mode and recording are per thread: independent graphs can be built and
 // differentiated on several threads at once, also when they share a parameter.
 
@@ -176,3 +178,5 @@ TEST_CASE("threads: grad mode is per thread", "[threads]") {
   CHECK(b_records);
   CHECK(tg::is_grad_enabled());  // nor this one's
 }
+
+}  // namespace autograd_threads_test

@@ -6,6 +6,8 @@
 #include <string>
 #include <thread>
 
+namespace core_anomaly_test {
+
 namespace {
 // log(x) * 0 at x = 0: the forward gives -inf * 0 = nan, the backward of log gets
 // gradient 0 and returns 0 / x = 0 / 0 = nan for its input.
@@ -201,3 +203,5 @@ TEST_CASE("nodes recorded by a backward rule (create_graph) carry the forward op
   auto gg = tg::grad(g.sum(), {x})[0];           // -1 / x^2, finite: no throw
   require_values(gg, {-4, -0.25});
 }
+
+}  // namespace core_anomaly_test

@@ -2,6 +2,8 @@
 
 #include <thread>
 
+namespace core_engine_test {
+
 TEST_CASE("backward accumulates into .grad across calls", "[engine]") {
   auto x = tg::from_vector<double>({1, 2, 3}, tg::requires_grad());
   (x * x).sum().backward();
@@ -252,3 +254,5 @@ TEST_CASE("grad_fn exposes the graph for inspection", "[engine][node]") {
   CHECK(mul_node->next_edges()[1].node == nullptr);  // c does not require grad
   CHECK(mul_node->sequence_nr() < add_node->sequence_nr());
 }
+
+}  // namespace core_engine_test

@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+namespace core_factory_test {
+
 TEST_CASE("constant factories", "[factory]") {
   require_values(tg::zeros<double>({2, 3}), {0, 0, 0, 0, 0, 0});
   require_values(tg::ones<double>({3}), {1, 1, 1});
@@ -92,3 +94,5 @@ TEST_CASE("from_eigen accepts any storage order and arrays", "[factory]") {
   // Round trip.
   CHECK(tg::from_eigen(cm).to_eigen() == cm);
 }
+
+}  // namespace core_factory_test

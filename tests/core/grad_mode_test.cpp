@@ -2,6 +2,8 @@
 
 #include <thread>
 
+namespace core_grad_mode_test {
+
 TEST_CASE("NoGradGuard stops recording and nests with EnableGradGuard", "[grad_mode]") {
   auto x = tg::ones<double>({2, 2}, tg::requires_grad());
   REQUIRE(tg::is_grad_enabled());
@@ -42,3 +44,5 @@ TEST_CASE("set_grad_enabled and GradModeGuard restore the previous mode", "[grad
   tg::set_grad_enabled(true);
   CHECK(tg::is_grad_enabled());
 }
+
+}  // namespace core_grad_mode_test

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+namespace core_hooks_test {
+
 namespace {
 std::int64_t bytes_held() { return tg::memory_stats().current_bytes; }
 }  // namespace
@@ -366,3 +368,5 @@ TEST_CASE("grad() of a non-leaf warns once per process; retain_grad() and leaves
   CHECK(warnings.size() == 1);  // once
   tg::set_warning_handler(nullptr);
 }
+
+}  // namespace core_hooks_test

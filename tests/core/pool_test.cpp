@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+namespace core_pool_test {
+
 using tg::detail::BufferPool;
 using tg::detail::ObjectPool;
 
@@ -84,3 +86,5 @@ TEST_CASE("pool: recycled buffers never leak stale values into new tensors", "[p
   for (std::int64_t i = 0; i < 16; ++i) CHECK(z.data_ptr()[i] == 0.0);
   CHECK(tg::memory_stats().current_bytes - before.current_bytes == 128);
 }
+
+}  // namespace core_pool_test

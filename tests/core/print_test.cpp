@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+namespace core_print_test {
+
 namespace {
 template <typename T>
 std::string printed(const tg::Tensor<T>& t) {
@@ -57,3 +59,5 @@ TEST_CASE("to_string and undefined tensors", "[print]") {
   CHECK(tg::to_string(tg::ones<double>({1})) == "tensor([1.])");
   CHECK(tg::to_string(tg::Tensor<double>()) == "[ Tensor (undefined) ]");
 }
+
+}  // namespace core_print_test

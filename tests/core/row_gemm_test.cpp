@@ -10,6 +10,8 @@
 
 #include <tapegrad/core/row_gemm.hpp>
 
+namespace core_row_gemm_test {
+
 namespace {
 
 using tg::detail::row_gemm;
@@ -119,3 +121,5 @@ TEST_CASE("row_gemm adds into overlapping rows of C as if row by row", "[row_gem
     for (std::size_t i = 0; i < c.size(); ++i) REQUIRE(c[i] == Approx(expected[i]).margin(1e-13));
   }
 }
+
+}  // namespace core_row_gemm_test

@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+namespace core_shape_test {
+
 // Shapes, strides, dimension wrapping and NumPy broadcasting rules (core/shape.hpp).
 
 TEST_CASE("to_string, numel and row-major strides", "[shape]") {
@@ -38,3 +40,5 @@ TEST_CASE("broadcasting follows NumPy", "[shape]") {
   CHECK_FALSE(tg::detail::broadcastable_to({2, 3}, {3}));
   CHECK_FALSE(tg::detail::broadcastable_to({2}, {2, 3}));
 }
+
+}  // namespace core_shape_test

@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+namespace core_storage_test {
+
 // Storage, its version counter and the allocation counters (core/storage.hpp).
 
 TEST_CASE("memory_stats counts the bytes tensor buffers hold", "[storage]") {
@@ -34,3 +36,5 @@ TEST_CASE("buffers are 64-byte aligned and views share storage and version", "[s
   CHECK(t.at({2, 3}) == 1.0);
   CHECK(tg::zeros<double>({0}).data_ptr() == nullptr);  // empty tensors allocate nothing
 }
+
+}  // namespace core_storage_test

@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+namespace core_tensor_test {
+
 TEST_CASE("shape queries, negative sizes and element access", "[tensor]") {
   auto x = tg::arange<double>(0, 24).reshape({2, 3, 4});
   CHECK(x.shape() == tg::Shape{2, 3, 4});
@@ -144,3 +146,5 @@ TEST_CASE("float tensors work like double ones", "[tensor]") {
   CHECK(y.item() == 27.0f);
   for (float g : x.grad().to_vector()) CHECK(g == Approx(4.5f));
 }
+
+}  // namespace core_tensor_test

@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+namespace nn_activation_test {
+
 namespace nn = tg::nn;
 
 template <typename M, typename F>
@@ -56,3 +58,5 @@ TEST_CASE("Activation modules: gradients flow; bad options are refused at constr
   CHECK_THROWS_WITH(nn::Hardtanh<double>(1, -1), TG_CONTAINS("Hardtanh: min_val (1) must be less than max_val (-1)"));
   CHECK_THROWS_WITH(nn::Softplus<double>(0), TG_CONTAINS("Softplus: beta must be nonzero"));
 }
+
+}  // namespace nn_activation_test

@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+namespace nn_conv_test {
+
 namespace nn = tg::nn;
 
 template <typename M>
@@ -78,3 +80,5 @@ TEST_CASE("ConvTranspose2d: the adjoint of Conv2d with the same weight; shapes; 
   CHECK(biased(x).shape() == tg::Shape{1, 2, 6, 6});
   CHECK(repr(biased) == "ConvTranspose2d(3, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1))");
 }
+
+}  // namespace nn_conv_test

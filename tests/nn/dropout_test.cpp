@@ -1,6 +1,8 @@
 // Dropout: training zeroes a fraction p and scales the rest; eval is the identity.
 #include "nn_test_util.hpp"
 
+namespace nn_dropout_test {
+
 namespace nn = tg::nn;
 
 TEST_CASE("Dropout: fraction dropped, scaling, eval identity, gradient mask") {
@@ -27,3 +29,5 @@ TEST_CASE("Dropout: fraction dropped, scaling, eval identity, gradient mask") {
   CHECK(drop(x).impl() == x.impl());
   CHECK_THROWS_WITH(nn::Dropout<double>(1.5), TG_CONTAINS("Dropout: p must be in [0, 1], got 1.5"));
 }
+
+}  // namespace nn_dropout_test

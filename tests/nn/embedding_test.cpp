@@ -1,6 +1,8 @@
 // Embedding and EmbeddingBag.
 #include "nn_test_util.hpp"
 
+namespace nn_embedding_test {
+
 namespace nn = tg::nn;
 using Ids = tg::Tensor<std::int64_t>;
 
@@ -125,3 +127,5 @@ TEST_CASE("EmbeddingBag: a multi-hot or weights matrix pools like the equivalent
   check_module_gradients(mean, [&] { return mean.forward_multi_hot(weights); }, {weights});
   CHECK_THROWS_WITH(mean.forward_multi_hot(tg::zeros<double>({2, 4})), TG_CONTAINS("expected a [B, 5] matrix"));
 }
+
+}  // namespace nn_embedding_test

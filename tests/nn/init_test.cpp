@@ -1,6 +1,8 @@
 // tg::nn::init: statistics over large tensors against the formulas, fans, gains.
 #include "nn_test_util.hpp"
 
+namespace nn_init_test {
+
 namespace init = tg::nn::init;
 
 namespace {
@@ -111,3 +113,5 @@ TEST_CASE("init: orthogonal_, eye_, constants, seeds and errors") {
   CHECK_THROWS_WITH(init::uniform_(a, 1, 0), TG_CONTAINS("uniform_: expected a <= b"));
   CHECK_THROWS_WITH(init::normal_(a, 0, -1), TG_CONTAINS("normal_: std must be >= 0, got -1"));
 }
+
+}  // namespace nn_init_test

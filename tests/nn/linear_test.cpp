@@ -1,6 +1,8 @@
 // Identity, Linear, Bilinear, Flatten, Unflatten.
 #include "nn_test_util.hpp"
 
+namespace nn_linear_test {
+
 namespace nn = tg::nn;
 
 TEST_CASE("Linear: y = x W^T + b by hand, PyTorch's init bounds, gradients") {
@@ -70,3 +72,5 @@ TEST_CASE("Identity, Flatten and Unflatten") {
   CHECK(nn::Unflatten<double>(-1, {2, -1})(x).shape() == tg::Shape{2, 3, 2, 2});
   CHECK_THROWS_WITH(nn::Unflatten<double>(3, {1})(x), TG_CONTAINS("Unflatten: dim 3 is out of range"));
 }
+
+}  // namespace nn_linear_test

@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+namespace nn_module_test {
+
 namespace nn = tg::nn;
 
 namespace {
@@ -182,3 +184,5 @@ TEST_CASE("Containers: ModuleList, Sequential and ModuleDict") {
   CHECK(dict.named_parameters()[1].first == "item.weight");
   CHECK_THROWS_WITH(dict["genre"], TG_CONTAINS("no module named \"genre\""));
 }
+
+}  // namespace nn_module_test

@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+namespace nn_normalization_test {
+
 namespace nn = tg::nn;
 
 TEST_CASE("BatchNorm2d: batch statistics in training, PyTorch's running-statistics update, eval uses them") {
@@ -105,3 +107,5 @@ TEST_CASE("LayerNorm and GroupNorm: the normalization formula by hand, gradients
   os << ln << "|" << gn;
   CHECK(os.str() == "LayerNorm((4,), eps=1e-05, elementwise_affine=True)|GroupNorm(2, 4, eps=1e-05, affine=True)");
 }
+
+}  // namespace nn_normalization_test

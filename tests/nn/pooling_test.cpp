@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+namespace nn_pooling_test {
+
 namespace nn = tg::nn;
 
 TEST_CASE("Pooling modules: values against loops, stride defaults to the kernel, printing") {
@@ -38,3 +40,5 @@ TEST_CASE("Pooling modules: values against loops, stride defaults to the kernel,
   check_module_gradients(gap, [&] { return nn::AdaptiveAvgPool2d<double>({2, 3})(xg); }, {xg});
   check_module_gradients(mp, [&] { return mp(xg); }, {xg});
 }
+
+}  // namespace nn_pooling_test

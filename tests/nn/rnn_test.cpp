@@ -1,6 +1,8 @@
 // LSTM and GRU over sequences: the cells unrolled by hand, layouts, state, gradients.
 #include "nn_test_util.hpp"
 
+namespace nn_rnn_test {
+
 namespace nn = tg::nn;
 
 TEST_CASE("LSTM: two layers, bidirectional, equal to the cells unrolled by hand") {
@@ -83,3 +85,5 @@ TEST_CASE("LSTM and GRU: batch_first, initial state, unbatched input, errors") {
   CHECK_THROWS_WITH(lstm.forward(tg::zeros<double>({5, 2, 3}), tg::zeros<double>({2, 2, 2}), Tensor()),
                     TG_CONTAINS("LSTM: h0 must have shape [1, 2, 2], got [2, 2, 2]"));
 }
+
+}  // namespace nn_rnn_test

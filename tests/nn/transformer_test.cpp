@@ -1,6 +1,8 @@
 // MultiheadAttention and TransformerEncoderLayer.
 #include "nn_test_util.hpp"
 
+namespace nn_transformer_test {
+
 namespace nn = tg::nn;
 using Mask = tg::Tensor<bool>;
 
@@ -112,3 +114,5 @@ TEST_CASE("TransformerEncoderLayer: post-norm and pre-norm compositions, state-d
     }
   }
 }
+
+}  // namespace nn_transformer_test

@@ -1,6 +1,8 @@
 // tg::nn::utils: clipping and flattening.
 #include "nn_test_util.hpp"
 
+namespace nn_utils_test {
+
 namespace utils = tg::nn::utils;
 
 TEST_CASE("clip_grad_norm_: norms of order 1, 2, 3 and inf over all gradients; scaling; nonfinite") {
@@ -48,3 +50,5 @@ TEST_CASE("clip_grad_value_, parameters_to_vector and vector_to_parameters") {
   CHECK_THROWS_WITH(utils::vector_to_parameters(tg::zeros<double>({5}), ps),
                     TG_CONTAINS("vector_to_parameters: expected a 1-D tensor of 6 elements"));
 }
+
+}  // namespace nn_utils_test

@@ -5,6 +5,8 @@
 #include <limits>
 #include <string>
 
+namespace ops_activation_test {
+
 // relu6, hardtanh, leaky_relu, hardsigmoid, hardswish, hardshrink, softshrink, elu, selu,
 // celu, softplus, log_sigmoid, silu, mish, gelu, softsign, tanhshrink.
 // Reference values marked "mpmath" were computed with mpmath 1.3 at 50 significant
@@ -466,3 +468,5 @@ TEST_CASE("activations on float tensors", "[activation][float]") {
   CHECK(v.grad().at({0}) == Approx(0.07232949f).epsilon(1e-5));  // mpmath
   CHECK(v.grad().at({1}) == Approx(0.73996119f).epsilon(1e-5));
 }
+
+}  // namespace ops_activation_test

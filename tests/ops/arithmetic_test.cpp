@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+namespace ops_arithmetic_test {
+
 // add, sub, mul, div (tensor-tensor with broadcasting, tensor-scalar on either side),
 // neg, pow (scalar exponent, tensor exponent, scalar base) and the operators.
 
@@ -468,3 +470,5 @@ TEST_CASE("arithmetic on float tensors", "[arithmetic][float]") {
   (x * x * 3.0f).sum().backward();
   CHECK(x.grad().to_vector() == std::vector<float>{6.0f, 12.0f});
 }
+
+}  // namespace ops_arithmetic_test

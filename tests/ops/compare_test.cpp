@@ -4,6 +4,8 @@
 #include <functional>
 #include <limits>
 
+namespace ops_compare_test {
+
 // Comparisons, masks, where, masked_fill, minimum/maximum, cast.
 
 namespace {
@@ -156,3 +158,5 @@ TEST_CASE("masks work with float tensors", "[compare][float]") {
   y.sum().backward();
   CHECK(x.grad().to_vector() == std::vector<float>{0.f, 3.f});
 }
+
+}  // namespace ops_compare_test

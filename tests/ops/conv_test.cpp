@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+namespace ops_conv_test {
+
 // unfold/fold, conv2d, conv1d, conv_transpose2d, conv_transpose1d.
 //
 // Forward values are checked against hand calculations and against a naive loop
@@ -619,3 +621,5 @@ TEST_CASE("conv2d on float", "[conv][float]") {
   INFO(r.report());
   CHECK(r.ok);
 }
+
+}  // namespace ops_conv_test

@@ -4,6 +4,8 @@
 #include <limits>
 #include <vector>
 
+namespace ops_cumulative_test {
+
 // cumsum, cumprod.
 
 namespace {
@@ -202,3 +204,5 @@ TEST_CASE("cumsum and cumprod on float tensors", "[cumulative][float]") {
   y.cumsum(0).sum().backward();
   CHECK(y.grad().to_vector() == std::vector<float>{2.0f, 1.0f});
 }
+
+}  // namespace ops_cumulative_test

@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+namespace ops_indexing_test {
+
 // cat, stack, split/chunk/unbind, slice/narrow/select, index_select/index_add,
 // gather/scatter_add/take_along_dim, repeat, flip, embedding.
 //
@@ -324,3 +326,5 @@ TEST_CASE("indexing works on float tensors", "[indexing][float]") {
   y.sum().backward();
   CHECK(x.grad().to_vector() == std::vector<float>{1.f, 3.f, 3.f, 1.f});
 }
+
+}  // namespace ops_indexing_test

@@ -2,6 +2,8 @@
 // op), grad_fn names, version counters, and the refusals (leaf, views, saved tensors).
 #include "test_util.hpp"
 
+namespace ops_inplace_test {
+
 namespace {
 tg::Generator gen(20261123);
 
@@ -337,3 +339,5 @@ TEST_CASE("retain_grad follows a tensor through an in-place op; hooks stay with 
   require_values(seen_by_hook, {36, 72});    // the old value's gradient: 2h * 3
   require_values(x.grad(), {72, 144});       // d/dx 36 x^2
 }
+
+}  // namespace ops_inplace_test

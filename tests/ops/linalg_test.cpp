@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+namespace ops_linalg_test {
+
 // matmul: dot, mv, vector-matrix, mm, batched with broadcast batch dims; the strict
 // products (mm, bmm, mv, dot, outer), trace, diag / diagonal / diag_embed, triu / tril
 // and einsum.
@@ -820,3 +822,5 @@ TEST_CASE("linear algebra ops on float tensors", "[linalg][float]") {
   (tg::trace(y) + tg::diag(y).sum() + tg::triu(y).sum()).backward();
   CHECK(y.grad().to_vector() == std::vector<float>{3, 1, 0, 3});
 }
+
+}  // namespace ops_linalg_test

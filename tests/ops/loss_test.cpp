@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+namespace ops_loss_test {
+
 // mse, l1, smooth_l1, huber, binary_cross_entropy(_with_logits), cross_entropy,
 // nll_loss, kl_div, cosine_similarity, cosine_embedding_loss, margin_ranking_loss.
 
@@ -246,3 +248,5 @@ TEST_CASE("losses in float", "[loss][float]") {
   auto l = tg::binary_cross_entropy_with_logits(x, tg::from_vector<float>({1.f, 0.f}));
   CHECK(l.item() == Approx((std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-1.0))) / 2).epsilon(1e-6));
 }
+
+}  // namespace ops_loss_test

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+namespace ops_nn_test {
+
 // linear, dropout, one_hot, pad, interpolate, scaled_dot_product_attention,
 // lstm_cell, gru_cell.
 
@@ -209,3 +211,5 @@ TEST_CASE("lstm_cell and gru_cell", "[nn][rnn]") {
                     TG_CONTAINS("lstm_cell: for hidden size 1 expected w_ih [4, input]"));
   CHECK_THROWS_AS(tg::gru_cell(x, h, w_ih, w_hh), tg::ShapeError);
 }
+
+}  // namespace ops_nn_test

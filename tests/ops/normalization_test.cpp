@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+namespace ops_normalization_test {
+
 // layer_norm, group_norm, batch_norm (training and inference, running statistics).
 
 namespace {
@@ -122,3 +124,5 @@ TEST_CASE("normalization in float", "[normalization][float]") {
   CHECK(y.at({0, 0}) == Approx(-1.0).epsilon(1e-4));
   CHECK(y.at({0, 1}) == Approx(1.0).epsilon(1e-4));
 }
+
+}  // namespace ops_normalization_test

@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+namespace ops_pool_test {
+
 // max_pool2d, avg_pool2d, adaptive_avg_pool2d, adaptive_max_pool2d.
 //
 // Average pooling is linear, so its second-order checks square the result; max
@@ -313,3 +315,5 @@ TEST_CASE("pooling on float", "[pool][float]") {
   (m.sum() + a.sum() * 4.0f).backward();
   CHECK(x.grad().to_vector() == std::vector<float>{1, 2, 1, 1, 1, 1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1});
 }
+
+}  // namespace ops_pool_test

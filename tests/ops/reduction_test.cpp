@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+namespace ops_reduction_test {
+
 // sum, mean (all elements, one dim or a list of dims), prod, var, std, max/min (all
 // elements or one dim), amax/amin, argmax/argmin, norm (2-norm and p-norms).
 
@@ -1011,3 +1013,5 @@ TEST_CASE("more reductions on float tensors", "[reduction][float]") {
   x.norm(2, 1).sum().backward();
   CHECK(x.grad().at({0, 0}) == Approx(1.5f / std::sqrt(1.5f * 1.5f + 16.0f + 6.25f)));
 }
+
+}  // namespace ops_reduction_test

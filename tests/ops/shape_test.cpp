@@ -2,6 +2,8 @@
 
 #include <string>
 
+namespace ops_shape_test {
+
 // reshape/view, expand, sum_to, transpose, t, clone.
 
 namespace {
@@ -408,3 +410,5 @@ TEST_CASE("flatten: shapes, gradients and errors", "[shape][flatten]") {
   REQUIRE_THROWS_WITH(x.flatten(2, 1), TG_CONTAINS("flatten: start_dim 2 comes after end_dim 1"));
   REQUIRE_THROWS_AS(x.flatten(0, 3), tg::IndexError);
 }
+
+}  // namespace ops_shape_test

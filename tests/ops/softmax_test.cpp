@@ -4,6 +4,8 @@
 #include <limits>
 #include <vector>
 
+namespace ops_softmax_test {
+
 // logsumexp, softmax, log_softmax.
 
 namespace {
@@ -342,3 +344,5 @@ TEST_CASE("softmax family on float tensors", "[softmax][float]") {
   CHECK(s[0] + s[1] + s[2] == Approx(1.0f));
   CHECK(s[2] == Approx(std::exp(3.0f) / (std::exp(1.0f) + std::exp(2.0f) + std::exp(3.0f))));
 }
+
+}  // namespace ops_softmax_test

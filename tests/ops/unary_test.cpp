@@ -6,6 +6,8 @@
 #include <limits>
 #include <string>
 
+namespace ops_unary_test {
+
 // exp, log, sqrt, abs, sign, sin, cos, tanh, sigmoid, relu.
 
 namespace {
@@ -1060,3 +1062,5 @@ TEST_CASE("new element-wise ops on float tensors", "[unary][float]") {
   CHECK(g[2] == Approx(0.0f + 0.4903577561f + 1 / 7.25f).epsilon(1e-5));
   for (float v : g) CHECK_FALSE(std::isnan(v));
 }
+
+}  // namespace ops_unary_test

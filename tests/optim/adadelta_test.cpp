@@ -1,6 +1,8 @@
 // Adadelta against PyTorch's algorithm.
 #include "optim_test_util.hpp"
 
+namespace optim_adadelta_test {
+
 namespace optim = tg::optim;
 
 Reference adadelta_reference(double lr, double rho, double eps, double wd) {
@@ -24,3 +26,5 @@ TEST_CASE("Adadelta: trajectories equal PyTorch's formula") {
     check_both(MAKE_BOTH(Adadelta, o), [&] { return adadelta_reference(1.0, rho, 1e-6, wd); });
   }
 }
+
+}  // namespace optim_adadelta_test

@@ -1,6 +1,8 @@
 // Adagrad against PyTorch's algorithm.
 #include "optim_test_util.hpp"
 
+namespace optim_adagrad_test {
+
 namespace optim = tg::optim;
 
 Reference adagrad_reference(double lr, double lr_decay, double wd, double init, double eps) {
@@ -24,3 +26,5 @@ TEST_CASE("Adagrad: trajectories equal PyTorch's formula") {
   CHECK_THROWS_WITH(optim::Adagrad<double>({tg::zeros<double>({1}, tg::requires_grad())}, optim::AdagradOptions().lr_decay(-1)),
                     TG_CONTAINS("Adagrad: invalid lr_decay -1"));
 }
+
+}  // namespace optim_adagrad_test

@@ -1,6 +1,8 @@
 // Adam and AdamW against PyTorch's algorithms.
 #include "optim_test_util.hpp"
 
+namespace optim_adam_test {
+
 namespace optim = tg::optim;
 
 // torch.optim.Adam / AdamW's documented algorithm.
@@ -64,3 +66,5 @@ TEST_CASE("Adam: defaults are PyTorch's; invalid betas are refused") {
   CHECK_THROWS_WITH(optim::Adam<float>({p}, optim::AdamOptions().betas({1.0, 0.9})),
                     TG_CONTAINS("Adam: invalid beta1 1 (must be in [0, 1))"));
 }
+
+}  // namespace optim_adam_test

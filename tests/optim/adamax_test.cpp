@@ -1,6 +1,8 @@
 // Adamax against PyTorch's algorithm.
 #include "optim_test_util.hpp"
 
+namespace optim_adamax_test {
+
 namespace optim = tg::optim;
 
 Reference adamax_reference(double lr, double b1, double b2, double eps, double wd) {
@@ -24,3 +26,5 @@ TEST_CASE("Adamax: trajectories equal PyTorch's formula") {
   }
   CHECK(optim::AdamaxOptions().lr() == 2e-3);
 }
+
+}  // namespace optim_adamax_test

@@ -8,6 +8,8 @@
 
 #include <cmath>
 
+namespace optim_lr_scheduler_test {
+
 namespace optim = tg::optim;
 
 namespace {
@@ -292,3 +294,5 @@ TEST_CASE("schedulers drive float optimizers too") {
   for (int i = 0; i < 4; ++i) cosine.step();
   CHECK(adamw.lr(0) == Approx(0.0).margin(1e-18));
 }
+
+}  // namespace optim_lr_scheduler_test

@@ -1,6 +1,8 @@
 // NAdam against PyTorch's algorithm.
 #include "optim_test_util.hpp"
 
+namespace optim_nadam_test {
+
 namespace optim = tg::optim;
 
 Reference nadam_reference(double lr, double b1, double b2, double eps, double wd, double psi) {
@@ -40,3 +42,5 @@ TEST_CASE("NAdam: trajectories equal PyTorch's formula; mu_product is saved and 
   const double expected = b1 * (1 - 0.5 * std::pow(0.96, psi)) * b1 * (1 - 0.5 * std::pow(0.96, 2 * psi));
   CHECK(sd.at("state.0.mu_product").item() == Approx(expected).epsilon(1e-15));
 }
+
+}  // namespace optim_nadam_test

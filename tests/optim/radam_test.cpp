@@ -1,6 +1,8 @@
 // RAdam against PyTorch's algorithm, across the rectification threshold.
 #include "optim_test_util.hpp"
 
+namespace optim_radam_test {
+
 namespace optim = tg::optim;
 
 Reference radam_reference(double lr, double b1, double b2, double eps, double wd) {
@@ -34,3 +36,5 @@ TEST_CASE("RAdam: trajectories equal PyTorch's formula before and after rectific
     check_both(MAKE_BOTH(RAdam, o), [&] { return radam_reference(1e-2, 0.9, 0.9, 1e-8, wd); });
   }
 }
+
+}  // namespace optim_radam_test

@@ -1,6 +1,8 @@
 // RMSprop against PyTorch's algorithm (plain, centered, momentum).
 #include "optim_test_util.hpp"
 
+namespace optim_rmsprop_test {
+
 namespace optim = tg::optim;
 
 Reference rmsprop_reference(double lr, double alpha, double eps, double wd, double mu, bool centered, bool maximize) {
@@ -39,3 +41,5 @@ TEST_CASE("RMSprop: trajectories equal PyTorch's formula") {
     check_both(MAKE_BOTH(RMSprop, o), [&] { return rmsprop_reference(c.lr, c.alpha, c.eps, c.wd, c.mu, c.centered, c.maximize); });
   }
 }
+
+}  // namespace optim_rmsprop_test

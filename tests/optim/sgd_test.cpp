@@ -1,6 +1,8 @@
 // SGD against PyTorch's algorithm, every option that changes the formula.
 #include "optim_test_util.hpp"
 
+namespace optim_sgd_test {
+
 namespace optim = tg::optim;
 
 // torch.optim.SGD's documented algorithm.
@@ -41,3 +43,5 @@ TEST_CASE("SGD: invalid options are refused naming the option") {
                     TG_CONTAINS("SGD: nesterov momentum requires a momentum > 0 and zero dampening"));
   CHECK_THROWS_WITH(optim::SGD<double>({p}, optim::SGDOptions(0.1).momentum(-0.5)), TG_CONTAINS("invalid momentum -0.5"));
 }
+
+}  // namespace optim_sgd_test

@@ -6,6 +6,8 @@
 
 #include <tapegrad/scalar/bridge.hpp>
 
+namespace scalar_bridge_test {
+
 using V = tg::Var<double>;
 
 namespace {
@@ -154,3 +156,5 @@ TEST_CASE("var_function: an f that changes its number of outputs between forward
   const Tensor y2 = tg::var_function(unstable, x);
   CHECK_THROWS_WITH(y2.sum().backward(), TG_CONTAINS("f returned 2 outputs in forward but 3"));
 }
+
+}  // namespace scalar_bridge_test

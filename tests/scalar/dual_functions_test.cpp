@@ -14,6 +14,8 @@
 
 #include "tapegrad/scalar/dual_functions.hpp"
 
+namespace scalar_dual_functions_test {
+
 namespace tg = tapegrad;
 
 namespace {
@@ -26,7 +28,7 @@ bool close(double a, double b, double rel, double abs_tol = 0) {
   return std::abs(a - b) <= rel * std::abs(b) + abs_tol;
 }
 
-#define CHECK_CLOSE(a, b, rel, abs_tol)                                            \
+#define CHECK_FUNCTION_CLOSE(a, b, rel, abs_tol)                                            \
   do {                                                                             \
     const double a_ = (a), b_ = (b);                                               \
     INFO(std::setprecision(17) << #a << " = " << a_ << ", " << #b << " = " << b_); \
@@ -115,24 +117,24 @@ TEST_CASE("derivative and value_and_derivative of scalar functions", "[dual][der
   const auto f = [](auto x) { return x * x * x * sin(x); };  // f' = 3x^2 sin x + x^3 cos x
   const double x = 1.3;
   const double df = 3 * x * x * std::sin(x) + x * x * x * std::cos(x);
-  CHECK_CLOSE(tg::derivative(f, x), df, 1e-15, 0);
+  CHECK_FUNCTION_CLOSE(tg::derivative(f, x), df, 1e-15, 0);
   const auto [value, derivative] = tg::value_and_derivative(f, x);
   CHECK(value == x * x * x * std::sin(x));
-  CHECK_CLOSE(derivative, df, 1e-15, 0);
+  CHECK_FUNCTION_CLOSE(derivative, df, 1e-15, 0);
   // Against central differences.
   const auto fd = [](double t) { return t * t * t * std::sin(t); };
   const double h = 0x1p-12;
   const double cd = (4 * (fd(x + h / 2) - fd(x - h / 2)) / h - (fd(x + h) - fd(x - h)) / (2 * h)) / 3;
-  CHECK_CLOSE(derivative, cd, 1e-9, 0);
+  CHECK_FUNCTION_CLOSE(derivative, cd, 1e-9, 0);
 
   // An integer x means a double; f may be written for tg::Dual<double> itself.
   static_assert(std::is_same_v<decltype(tg::derivative(f, 2)), double>);
-  CHECK_CLOSE(tg::derivative([](const D1& t) { return exp(2 * t); }, 0), 2.0, 1e-15, 0);
+  CHECK_FUNCTION_CLOSE(tg::derivative([](const D1& t) { return exp(2 * t); }, 0), 2.0, 1e-15, 0);
   // A constant function (returning a plain number) has derivative 0.
   CHECK(tg::derivative([](auto) { return 4.0; }, 1.0) == 0);
   // float in, float out.
   static_assert(std::is_same_v<decltype(tg::derivative(f, 1.3f)), float>);
-  CHECK_CLOSE(tg::derivative(f, 1.3f), 3 * 1.3f * 1.3f * std::sin(1.3f) + 1.3f * 1.3f * 1.3f * std::cos(1.3f), 1e-6, 0);
+  CHECK_FUNCTION_CLOSE(tg::derivative(f, 1.3f), 3 * 1.3f * 1.3f * std::sin(1.3f) + 1.3f * 1.3f * 1.3f * std::cos(1.3f), 1e-6, 0);
   // Edge inputs pass through: sqrt at 0.
   CHECK(tg::derivative([](auto t) { return sqrt(t); }, 0.0) == std::numeric_limits<double>::infinity());
 }
@@ -143,9 +145,9 @@ TEST_CASE("second_derivative and value_and_derivatives", "[dual][derivative][nes
   // f = g c with g = exp(-x^2/2), c = cos 3x: f' = g (-x c - 3 s), f'' = g ((x^2 - 10) c + 6 x s)
   const double g = std::exp(-x * x / 2), c = std::cos(3 * x), s = std::sin(3 * x);
   const auto r = tg::value_and_derivatives(f, x);
-  CHECK_CLOSE(r.value, g * c, 1e-15, 0);
-  CHECK_CLOSE(r.first, g * (-x * c - 3 * s), 1e-14, 0);
-  CHECK_CLOSE(r.second, g * ((x * x - 10) * c + 6 * x * s), 1e-14, 0);
+  CHECK_FUNCTION_CLOSE(r.value, g * c, 1e-15, 0);
+  CHECK_FUNCTION_CLOSE(r.first, g * (-x * c - 3 * s), 1e-14, 0);
+  CHECK_FUNCTION_CLOSE(r.second, g * ((x * x - 10) * c + 6 * x * s), 1e-14, 0);
   CHECK(tg::second_derivative(f, x) == r.second);
   CHECK(tg::second_derivative([](auto t) { return t * t * t; }, 2) == 12);
   CHECK(tg::second_derivative([](auto) { return 1.0; }, 2.0) == 0);
@@ -153,9 +155,9 @@ TEST_CASE("second_derivative and value_and_derivatives", "[dual][derivative][nes
   const auto d1 = [&](double t) { return tg::derivative(f, t); };
   const double h = 0x1p-12;
   const double cd = (4 * (d1(x + h / 2) - d1(x - h / 2)) / h - (d1(x + h) - d1(x - h)) / (2 * h)) / 3;
-  CHECK_CLOSE(r.second, cd, 1e-9, 0);
+  CHECK_FUNCTION_CLOSE(r.second, cd, 1e-9, 0);
   static_assert(std::is_same_v<decltype(tg::second_derivative(f, 1.0f)), float>);
-  CHECK_CLOSE(tg::second_derivative(f, 0.7f), r.second, 1e-5, 0);
+  CHECK_FUNCTION_CLOSE(tg::second_derivative(f, 0.7f), r.second, 1e-5, 0);
 }
 
 TEST_CASE("derivatives nest without confusing their perturbations", "[dual][derivative][nested]") {
@@ -175,8 +177,8 @@ TEST_CASE("directional_derivative of vector functions", "[dual][directional]") {
   const auto f = [](const auto& xs) { return two_outputs(xs); };
   const Eigen::VectorXd dd = tg::directional_derivative(f, x, v);
   REQUIRE(dd.size() == 2);
-  CHECK_CLOSE(dd(0), jv(0), 1e-14, 0);
-  CHECK_CLOSE(dd(1), jv(1), 1e-14, 0);
+  CHECK_FUNCTION_CLOSE(dd(0), jv(0), 1e-14, 0);
+  CHECK_FUNCTION_CLOSE(dd(1), jv(1), 1e-14, 0);
   const auto [value, derivative] = tg::value_and_directional_derivative(f, x, v);
   CHECK(value(0) == x(0) * x(1) * std::sin(x(2)));
   CHECK(derivative == dd);
@@ -187,7 +189,7 @@ TEST_CASE("directional_derivative of vector functions", "[dual][directional]") {
   // A scalar f: the result is the number grad f . v.
   const auto sumsq = [](const auto& xs) { return xs.squaredNorm(); };
   const double g = tg::directional_derivative(sumsq, x, v);
-  CHECK_CLOSE(g, 2 * x.dot(v), 1e-15, 0);
+  CHECK_FUNCTION_CLOSE(g, 2 * x.dot(v), 1e-15, 0);
 
   // A std::vector of Duals: an Eigen vector of T comes back.
   const auto as_std = [](const auto& xs) {
@@ -236,15 +238,15 @@ TEST_CASE("forward_jacobian", "[dual][jacobian]") {
     return std::vector<D1>{q(0) * cos(q(1)), q(0) * sin(q(1))};
   };
   const Eigen::MatrixXd jp = tg::forward_jacobian(polar, p);
-  CHECK_CLOSE(jp(0, 0), std::cos(0.6), 1e-15, 0);
-  CHECK_CLOSE(jp(0, 1), -2.5 * std::sin(0.6), 1e-15, 0);
-  CHECK_CLOSE(jp(1, 0), std::sin(0.6), 1e-15, 0);
-  CHECK_CLOSE(jp(1, 1), 2.5 * std::cos(0.6), 1e-15, 0);
-  CHECK_CLOSE(jp.determinant(), 2.5, 1e-15, 0);
+  CHECK_FUNCTION_CLOSE(jp(0, 0), std::cos(0.6), 1e-15, 0);
+  CHECK_FUNCTION_CLOSE(jp(0, 1), -2.5 * std::sin(0.6), 1e-15, 0);
+  CHECK_FUNCTION_CLOSE(jp(1, 0), std::sin(0.6), 1e-15, 0);
+  CHECK_FUNCTION_CLOSE(jp(1, 1), 2.5 * std::cos(0.6), 1e-15, 0);
+  CHECK_FUNCTION_CLOSE(jp.determinant(), 2.5, 1e-15, 0);
   // A scalar f gives a 1 x n row (the gradient).
   const Eigen::MatrixXd grad = tg::forward_jacobian([](const auto& xs) { return xs.prod(); }, x);
   REQUIRE(grad.rows() == 1);
-  CHECK_CLOSE(grad(0, 2), x(0) * x(1), 1e-15, 0);
+  CHECK_FUNCTION_CLOSE(grad(0, 2), x(0) * x(1), 1e-15, 0);
   // No inputs: f still sets the number of rows.
   const Eigen::VectorXd none(0);
   const Eigen::MatrixXd empty = tg::forward_jacobian([](const auto&) { return VecD::Constant(4, D1(1.0)); }, none);
@@ -295,22 +297,22 @@ TEST_CASE("Black-Scholes Greeks by forward mode against the closed forms", "[dua
       return call_price<X>(s, X(m.sigma), X(m.r), X(m.tau), m.k);
     };
     const auto [price, delta, gamma] = tg::value_and_derivatives(in_spot, m.s);
-    CHECK_CLOSE(price, g.price, 1e-13, 1e-12);
-    CHECK_CLOSE(delta, g.delta, 1e-13, 1e-10);
-    CHECK_CLOSE(gamma, g.gamma, 1e-12, 1e-10);
-    CHECK_CLOSE(tg::derivative(in_spot, m.s), g.delta, 1e-13, 1e-10);
-    CHECK_CLOSE(tg::second_derivative(in_spot, m.s), g.gamma, 1e-12, 1e-10);
+    CHECK_FUNCTION_CLOSE(price, g.price, 1e-13, 1e-12);
+    CHECK_FUNCTION_CLOSE(delta, g.delta, 1e-13, 1e-10);
+    CHECK_FUNCTION_CLOSE(gamma, g.gamma, 1e-12, 1e-10);
+    CHECK_FUNCTION_CLOSE(tg::derivative(in_spot, m.s), g.delta, 1e-13, 1e-10);
+    CHECK_FUNCTION_CLOSE(tg::second_derivative(in_spot, m.s), g.gamma, 1e-12, 1e-10);
 
     // All first-order Greeks in one forward_jacobian over (S, sigma, r, tau).
     const Eigen::Vector4d inputs(m.s, m.sigma, m.r, m.tau);
     const Eigen::MatrixXd j =
         tg::forward_jacobian([&m](const auto& p) { return call_price(p(0), p(1), p(2), p(3), m.k); }, inputs);
-    CHECK_CLOSE(j(0, 0), g.delta, 1e-13, 1e-10);
-    CHECK_CLOSE(j(0, 1), g.vega, 1e-13, 1e-10);
-    CHECK_CLOSE(j(0, 2), g.rho, 1e-13, 1e-10);
-    CHECK_CLOSE(j(0, 3), g.dtau, 1e-13, 1e-10);  // theta = -dC/dtau
+    CHECK_FUNCTION_CLOSE(j(0, 0), g.delta, 1e-13, 1e-10);
+    CHECK_FUNCTION_CLOSE(j(0, 1), g.vega, 1e-13, 1e-10);
+    CHECK_FUNCTION_CLOSE(j(0, 2), g.rho, 1e-13, 1e-10);
+    CHECK_FUNCTION_CLOSE(j(0, 3), g.dtau, 1e-13, 1e-10);  // theta = -dC/dtau
     // Vega along one direction: the directional derivative along e_sigma.
-    CHECK_CLOSE(tg::directional_derivative([&m](const auto& p) { return call_price(p(0), p(1), p(2), p(3), m.k); },
+    CHECK_FUNCTION_CLOSE(tg::directional_derivative([&m](const auto& p) { return call_price(p(0), p(1), p(2), p(3), m.k); },
                                            inputs, Eigen::Vector4d::Unit(1)),
                 g.vega, 1e-13, 1e-10);
     // Single precision, for scale: delta to float accuracy.
@@ -318,6 +320,8 @@ TEST_CASE("Black-Scholes Greeks by forward mode against the closed forms", "[dua
       using X = decltype(s);
       return call_price<X>(s, X(float(m.sigma)), X(float(m.r)), X(float(m.tau)), m.k);
     };
-    CHECK_CLOSE(tg::derivative(in_spot_f, float(m.s)), g.delta, 1e-4, 1e-5);
+    CHECK_FUNCTION_CLOSE(tg::derivative(in_spot_f, float(m.s)), g.delta, 1e-4, 1e-5);
   }
 }
+
+}  // namespace scalar_dual_functions_test

@@ -17,6 +17,8 @@
 
 #include "tapegrad/scalar/dual.hpp"
 
+namespace scalar_dual_test {
+
 namespace tg = tapegrad;
 
 namespace {
@@ -37,7 +39,7 @@ bool close(double a, double b, double rel, double abs_tol = 0) {
   return std::abs(a - b) <= rel * std::abs(b) + abs_tol;
 }
 
-#define CHECK_CLOSE(a, b, rel)                                                                          \
+#define CHECK_DUAL_CLOSE(a, b, rel)                                                                          \
   do {                                                                                                  \
     const double a_ = (a), b_ = (b);                                                                    \
     INFO(std::setprecision(17) << #a << " = " << a_ << ", " << #b << " = " << b_ << ", rel " << (rel)); \
@@ -350,10 +352,10 @@ TEST_CASE("Dual: every function's tangent against its closed form and central di
       INFO(u.name << " at x = " << std::setprecision(17) << x);
       const D1 y = u.f1(D1(x, 1.0));
       CHECK(y.val() == u.f(x));
-      CHECK_CLOSE(y.tangent(), u.d1(x), 1e-12);
-      if (p.first_difference) CHECK_CLOSE(y.tangent(), central_difference(u.f, x, step_for(x, u.relative_step)), 1e-7);
+      CHECK_DUAL_CLOSE(y.tangent(), u.d1(x), 1e-12);
+      if (p.first_difference) CHECK_DUAL_CLOSE(y.tangent(), central_difference(u.f, x, step_for(x, u.relative_step)), 1e-7);
       // Linear in the tangent; a zero tangent stays exactly zero.
-      CHECK_CLOSE(u.f1(D1(x, -2.5)).tangent(), -2.5 * u.d1(x), 1e-12);
+      CHECK_DUAL_CLOSE(u.f1(D1(x, -2.5)).tangent(), -2.5 * u.d1(x), 1e-12);
       CHECK(u.f1(D1(x, 0.0)).tangent() == 0);
     }
   }
@@ -367,15 +369,15 @@ TEST_CASE("Dual<Dual<double>>: second derivatives of every function", "[dual][fu
       // x + e1 + e2: the e1 and e2 parts are f'(x), the e1 e2 part f''(x).
       const D2 y = u.f2(D2(D1(x, 1.0), D1(1.0, 0.0)));
       CHECK(y.val().val() == u.f(x));
-      CHECK_CLOSE(y.val().tangent(), u.d1(x), 1e-12);
-      CHECK_CLOSE(y.tangent().val(), u.d1(x), 1e-12);
-      CHECK_CLOSE(y.tangent().tangent(), u.d2(x), 1e-11);
+      CHECK_DUAL_CLOSE(y.val().tangent(), u.d1(x), 1e-12);
+      CHECK_DUAL_CLOSE(y.tangent().val(), u.d1(x), 1e-12);
+      CHECK_DUAL_CLOSE(y.tangent().tangent(), u.d2(x), 1e-11);
       if (p.second_difference && std::isfinite(u.d2(x)))
-        CHECK_CLOSE(y.tangent().tangent(), central_difference(dual_derivative(u.f1), x, step_for(x, u.relative_step)),
+        CHECK_DUAL_CLOSE(y.tangent().tangent(), central_difference(dual_derivative(u.f1), x, step_for(x, u.relative_step)),
                     1e-6);
       // A constant in the outer level: the inner derivative survives, the rest is zero.
       const D2 inner_only = u.f2(D2(D1(x, 1.0)));
-      CHECK_CLOSE(inner_only.val().tangent(), u.d1(x), 1e-12);
+      CHECK_DUAL_CLOSE(inner_only.val().tangent(), u.d1(x), 1e-12);
       CHECK(inner_only.tangent().val() == 0);
       CHECK(inner_only.tangent().tangent() == 0);
     }
@@ -394,7 +396,7 @@ TEST_CASE("Dual<float>: every function in float", "[dual][functions][float]") {
       const DF y = u.ff(DF(xf, 1.0f));
       static_assert(std::is_same_v<std::decay_t<decltype(y.tangent())>, float>);
       CHECK(close(y.val(), static_cast<float>(u.f(x)), 1e-6, 1e-7));
-      CHECK_CLOSE(y.tangent(), d, 2e-5);
+      CHECK_DUAL_CLOSE(y.tangent(), d, 2e-5);
     }
   }
 }
@@ -436,7 +438,7 @@ TEST_CASE("Dual: edge inputs of the exponential family and roots", "[dual][edge]
 
   CHECK(cbrt(D1(0.0, 1.0)).tangent() == kInf);
   CHECK(cbrt(D1(0.0, 0.0)).tangent() == 0);
-  CHECK_CLOSE(cbrt(D1(-27.0, 1.0)).tangent(), 1.0 / 27, 1e-15);  // defined for x < 0
+  CHECK_DUAL_CLOSE(cbrt(D1(-27.0, 1.0)).tangent(), 1.0 / 27, 1e-15);  // defined for x < 0
 
   // log: -inf at 0 with tangent +inf; nan value and tangent for x < 0, like std::log.
   CHECK(log(D1(0.0, 1.0)).val() == -kInf);
@@ -459,8 +461,8 @@ TEST_CASE("Dual: edge inputs of the exponential family and roots", "[dual][edge]
   CHECK(exp(D1(-800.0, 1.0)).tangent() == 0);
   CHECK(exp(D1(-kInf, 1.0)).tangent() == 0);
   // expm1 keeps the derivative exp(x) where expm1(x) + 1 would round to 0.
-  CHECK_CLOSE(expm1(D1(-40.0, 1.0)).tangent(), std::exp(-40.0), 1e-15);
-  CHECK_CLOSE(expm1(D1(-700.0, 1.0)).tangent(), std::exp(-700.0), 1e-15);
+  CHECK_DUAL_CLOSE(expm1(D1(-40.0, 1.0)).tangent(), std::exp(-40.0), 1e-15);
+  CHECK_DUAL_CLOSE(expm1(D1(-700.0, 1.0)).tangent(), std::exp(-700.0), 1e-15);
   CHECK(expm1(D1(1e-300, 1.0)).tangent() == 1);
 }
 
@@ -477,14 +479,14 @@ TEST_CASE("Dual: edge inputs of the trigonometric and hyperbolic functions", "[d
   CHECK(std::isnan(acos(D1(-1.5, 1.0)).tangent()));
   // Near the ends the derivative keeps full precision: 1 / sqrt((1 - x)(1 + x)).
   const double near_one = 1 - std::ldexp(1.0, -40);
-  CHECK_CLOSE(asin(D1(near_one, 1.0)).tangent(), 1 / std::sqrt(std::ldexp(1.0, -40) * (2 - std::ldexp(1.0, -40))),
+  CHECK_DUAL_CLOSE(asin(D1(near_one, 1.0)).tangent(), 1 / std::sqrt(std::ldexp(1.0, -40) * (2 - std::ldexp(1.0, -40))),
               1e-15);
 
   // atan and tanh at large magnitude: the derivative underflows gracefully.
-  CHECK_CLOSE(atan(D1(1e150, 1.0)).tangent(), 1e-300, 1e-14);
+  CHECK_DUAL_CLOSE(atan(D1(1e150, 1.0)).tangent(), 1e-300, 1e-14);
   CHECK(atan(D1(kInf, 1.0)).tangent() == 0);
-  CHECK_CLOSE(tanh(D1(20.0, 1.0)).tangent(), 4 * std::exp(-40.0) / std::pow(1 + std::exp(-40.0), 2), 1e-14);
-  CHECK_CLOSE(tanh(D1(-300.0, 1.0)).tangent(), 4 * std::exp(-600.0), 1e-13);
+  CHECK_DUAL_CLOSE(tanh(D1(20.0, 1.0)).tangent(), 4 * std::exp(-40.0) / std::pow(1 + std::exp(-40.0), 2), 1e-14);
+  CHECK_DUAL_CLOSE(tanh(D1(-300.0, 1.0)).tangent(), 4 * std::exp(-600.0), 1e-13);
   CHECK(tanh(D1(800.0, 1.0)).tangent() == 0);
   CHECK(tanh(D1(800.0, 1.0)).val() == 1);
   CHECK(cosh(D1(0.0, 1.0)).tangent() == 0);
@@ -496,8 +498,8 @@ TEST_CASE("Dual: edge inputs of the trigonometric and hyperbolic functions", "[d
   CHECK(t.tangent() > 1e30);
 
   // erf/erfc: 2/sqrt(pi) at 0; the tail underflows to 0.
-  CHECK_CLOSE(erf(D1(0.0, 1.0)).tangent(), 2 / std::sqrt(kPi), 1e-15);
-  CHECK_CLOSE(erfc(D1(0.0, 1.0)).tangent(), -2 / std::sqrt(kPi), 1e-15);
+  CHECK_DUAL_CLOSE(erf(D1(0.0, 1.0)).tangent(), 2 / std::sqrt(kPi), 1e-15);
+  CHECK_DUAL_CLOSE(erfc(D1(0.0, 1.0)).tangent(), -2 / std::sqrt(kPi), 1e-15);
   CHECK(erf(D1(30.0, 1.0)).tangent() == 0);
   CHECK(erfc(D1(-30.0, 1.0)).tangent() == 0);
 }
@@ -536,11 +538,11 @@ TEST_CASE("Dual: abs, floor, ceil, lgamma and tgamma at their special points", "
   CHECK(lgamma(D1(kInf, 1.0)).tangent() == kInf);
   CHECK(std::isnan(lgamma(D1(kNaN, 1.0)).tangent()));
   // Large and tiny arguments.
-  CHECK_CLOSE(lgamma(D1(1e300, 1.0)).tangent(), std::log(1e300), 1e-15);
-  CHECK_CLOSE(lgamma(D1(1e-300, 1.0)).tangent(), -1e300, 1e-15);  // -1/x - gamma + ...
+  CHECK_DUAL_CLOSE(lgamma(D1(1e300, 1.0)).tangent(), std::log(1e300), 1e-15);
+  CHECK_DUAL_CLOSE(lgamma(D1(1e-300, 1.0)).tangent(), -1e300, 1e-15);  // -1/x - gamma + ...
   // tgamma: the value overflows past 171.6, with it the tangent.
   CHECK(tgamma(D1(200.0, 1.0)).tangent() == kInf);
-  CHECK_CLOSE(tgamma(D1(-0.5, 1.0)).tangent(), -2 * std::sqrt(kPi) * digamma_ref(-0.5), 1e-14);
+  CHECK_DUAL_CLOSE(tgamma(D1(-0.5, 1.0)).tangent(), -2 * std::sqrt(kPi) * digamma_ref(-0.5), 1e-14);
 }
 
 TEST_CASE("Dual: pow with every argument mix", "[dual][pow]") {
@@ -549,21 +551,21 @@ TEST_CASE("Dual: pow with every argument mix", "[dual][pow]") {
   // Dual ^ Dual
   const D1 both = pow(D1(x, 0.5), D1(y, -2.0));
   CHECK(both.val() == r);
-  CHECK_CLOSE(both.tangent(), 0.5 * dx - 2.0 * dy, 1e-14);
-  CHECK_CLOSE(pow(D1(x, 1.0), D1(y)).tangent(), dx, 1e-14);
-  CHECK_CLOSE(pow(D1(x), D1(y, 1.0)).tangent(), dy, 1e-14);
+  CHECK_DUAL_CLOSE(both.tangent(), 0.5 * dx - 2.0 * dy, 1e-14);
+  CHECK_DUAL_CLOSE(pow(D1(x, 1.0), D1(y)).tangent(), dx, 1e-14);
+  CHECK_DUAL_CLOSE(pow(D1(x), D1(y, 1.0)).tangent(), dy, 1e-14);
   // Dual ^ number and number ^ Dual, double, float and int
-  CHECK_CLOSE(pow(D1(x, 1.0), y).tangent(), dx, 1e-14);
-  CHECK_CLOSE(pow(x, D1(y, 1.0)).tangent(), dy, 1e-14);
-  CHECK_CLOSE(pow(D1(x, 1.0), 3).tangent(), 3 * x * x, 1e-14);
-  CHECK_CLOSE(pow(2, D1(y, 1.0)).tangent(), std::pow(2.0, y) * std::log(2.0), 1e-14);
-  CHECK_CLOSE(pow(D1(x, 1.0), 0.5f).tangent(), 0.5 / std::sqrt(x), 1e-7);  // 0.5f is exact
-  CHECK_CLOSE(pow(D1(x, 1.0), -1).tangent(), -1 / (x * x), 1e-14);
+  CHECK_DUAL_CLOSE(pow(D1(x, 1.0), y).tangent(), dx, 1e-14);
+  CHECK_DUAL_CLOSE(pow(x, D1(y, 1.0)).tangent(), dy, 1e-14);
+  CHECK_DUAL_CLOSE(pow(D1(x, 1.0), 3).tangent(), 3 * x * x, 1e-14);
+  CHECK_DUAL_CLOSE(pow(2, D1(y, 1.0)).tangent(), std::pow(2.0, y) * std::log(2.0), 1e-14);
+  CHECK_DUAL_CLOSE(pow(D1(x, 1.0), 0.5f).tangent(), 0.5 / std::sqrt(x), 1e-7);  // 0.5f is exact
+  CHECK_DUAL_CLOSE(pow(D1(x, 1.0), -1).tangent(), -1 / (x * x), 1e-14);
   CHECK(pow(D1(x, 1.0), 1).tangent() == 1);
   // Against central differences in each argument.
   const auto f = [](double a, double b) { return std::pow(a, b); };
-  CHECK_CLOSE(dx, central_difference([&](double a) { return f(a, y); }, x, 0x1p-12), 1e-8);
-  CHECK_CLOSE(dy, central_difference([&](double b) { return f(x, b); }, y, 0x1p-12), 1e-8);
+  CHECK_DUAL_CLOSE(dx, central_difference([&](double a) { return f(a, y); }, x, 0x1p-12), 1e-8);
+  CHECK_DUAL_CLOSE(dy, central_difference([&](double b) { return f(x, b); }, y, 0x1p-12), 1e-8);
 
   // Negative base, integer exponent: d/dx is finite, d/dy is nan (log of a negative).
   const D1 neg = pow(D1(-2.0, 1.0), D1(3.0));
@@ -590,54 +592,54 @@ TEST_CASE("Dual: pow with every argument mix", "[dual][pow]") {
   // Second derivatives: d2/dx2 x^y = y (y-1) x^(y-2), d2/dy2 = x^y log(x)^2,
   // d2/dxdy = x^(y-1) (1 + y log x).
   const D2 xx = pow(D2(D1(x, 1.0), D1(1.0, 0.0)), D2(D1(y)));
-  CHECK_CLOSE(xx.tangent().tangent(), y * (y - 1) * std::pow(x, y - 2), 1e-13);
+  CHECK_DUAL_CLOSE(xx.tangent().tangent(), y * (y - 1) * std::pow(x, y - 2), 1e-13);
   const D2 yy = pow(D2(D1(x)), D2(D1(y, 1.0), D1(1.0, 0.0)));
-  CHECK_CLOSE(yy.tangent().tangent(), r * std::log(x) * std::log(x), 1e-13);
+  CHECK_DUAL_CLOSE(yy.tangent().tangent(), r * std::log(x) * std::log(x), 1e-13);
   const D2 xy = pow(D2(D1(x, 1.0)), D2(D1(y), D1(1.0, 0.0)));  // e1 on x, e2 on y
-  CHECK_CLOSE(xy.tangent().tangent(), std::pow(x, y - 1) * (1 + y * std::log(x)), 1e-13);
+  CHECK_DUAL_CLOSE(xy.tangent().tangent(), std::pow(x, y - 1) * (1 + y * std::log(x)), 1e-13);
   // Mixed nesting: Dual<Dual> ^ Dual<double> and number ^ Dual<Dual>.
   const D2 mixed = pow(D2(D1(x, 1.0), D1(1.0, 0.0)), D1(y));
-  CHECK_CLOSE(mixed.tangent().tangent(), y * (y - 1) * std::pow(x, y - 2), 1e-13);
+  CHECK_DUAL_CLOSE(mixed.tangent().tangent(), y * (y - 1) * std::pow(x, y - 2), 1e-13);
   const D2 base = pow(2.0, D2(D1(y, 1.0), D1(1.0, 0.0)));
-  CHECK_CLOSE(base.tangent().tangent(), std::pow(2.0, y) * std::log(2.0) * std::log(2.0), 1e-13);
+  CHECK_DUAL_CLOSE(base.tangent().tangent(), std::pow(2.0, y) * std::log(2.0) * std::log(2.0), 1e-13);
   // Large magnitude.
-  CHECK_CLOSE(pow(D1(1e100, 1.0), 2.5).tangent(), 2.5 * std::pow(1e100, 1.5), 1e-14);
-  CHECK_CLOSE(pow(D1(1e-100, 1.0), 0.5).tangent(), 0.5e50, 1e-14);
+  CHECK_DUAL_CLOSE(pow(D1(1e100, 1.0), 2.5).tangent(), 2.5 * std::pow(1e100, 1.5), 1e-14);
+  CHECK_DUAL_CLOSE(pow(D1(1e-100, 1.0), 0.5).tangent(), 0.5e50, 1e-14);
 }
 
 TEST_CASE("Dual: atan2 and hypot", "[dual][binary]") {
   const double y = 1.3, x = -0.4, r2 = x * x + y * y;
   // d atan2(y, x) = (x dy - y dx) / (x^2 + y^2)
-  CHECK_CLOSE(atan2(D1(y, 1.0), D1(x)).tangent(), x / r2, 1e-14);
-  CHECK_CLOSE(atan2(D1(y), D1(x, 1.0)).tangent(), -y / r2, 1e-14);
-  CHECK_CLOSE(atan2(D1(y, 1.0), x).tangent(), x / r2, 1e-14);
-  CHECK_CLOSE(atan2(y, D1(x, 1.0)).tangent(), -y / r2, 1e-14);
+  CHECK_DUAL_CLOSE(atan2(D1(y, 1.0), D1(x)).tangent(), x / r2, 1e-14);
+  CHECK_DUAL_CLOSE(atan2(D1(y), D1(x, 1.0)).tangent(), -y / r2, 1e-14);
+  CHECK_DUAL_CLOSE(atan2(D1(y, 1.0), x).tangent(), x / r2, 1e-14);
+  CHECK_DUAL_CLOSE(atan2(y, D1(x, 1.0)).tangent(), -y / r2, 1e-14);
   CHECK(atan2(D1(y, 1.0), D1(x)).val() == std::atan2(y, x));
-  CHECK_CLOSE(x / r2, central_difference([&](double b) { return std::atan2(b, x); }, y, 0x1p-12), 1e-9);
-  CHECK_CLOSE(-y / r2, central_difference([&](double a) { return std::atan2(y, a); }, x, 0x1p-12), 1e-9);
+  CHECK_DUAL_CLOSE(x / r2, central_difference([&](double b) { return std::atan2(b, x); }, y, 0x1p-12), 1e-9);
+  CHECK_DUAL_CLOSE(-y / r2, central_difference([&](double a) { return std::atan2(y, a); }, x, 0x1p-12), 1e-9);
   // No overflow or underflow at extreme magnitudes.
-  CHECK_CLOSE(atan2(D1(1e200, 1.0), D1(1e200)).tangent(), 0.5e-200, 1e-14);
-  CHECK_CLOSE(atan2(D1(1e-200, 1.0), D1(1e-200)).tangent(), 0.5e200, 1e-14);
+  CHECK_DUAL_CLOSE(atan2(D1(1e200, 1.0), D1(1e200)).tangent(), 0.5e-200, 1e-14);
+  CHECK_DUAL_CLOSE(atan2(D1(1e-200, 1.0), D1(1e-200)).tangent(), 0.5e200, 1e-14);
   // NOTE the origin: nan (atan2 jumps there), zero tangents stay zero.
   CHECK(std::isnan(atan2(D1(0.0, 1.0), D1(0.0)).tangent()));
   CHECK(atan2(D1(0.0), D1(0.0)).tangent() == 0);
   // Second order: d2/dy2 atan2(y, x) = -2 x y / r^4.
   const D2 a2 = atan2(D2(D1(y, 1.0), D1(1.0, 0.0)), D2(D1(x)));
-  CHECK_CLOSE(a2.tangent().tangent(), -2 * x * y / (r2 * r2), 1e-13);
+  CHECK_DUAL_CLOSE(a2.tangent().tangent(), -2 * x * y / (r2 * r2), 1e-13);
 
   // d hypot(x, y) = (x dx + y dy) / hypot(x, y)
-  CHECK_CLOSE(hypot(D1(3.0, 1.0), D1(4.0)).tangent(), 0.6, 1e-15);
-  CHECK_CLOSE(hypot(D1(3.0), D1(4.0, 1.0)).tangent(), 0.8, 1e-15);
-  CHECK_CLOSE(hypot(D1(3.0, 1.0), 4.0).tangent(), 0.6, 1e-15);
-  CHECK_CLOSE(hypot(3, D1(-4.0, 1.0)).tangent(), -0.8, 1e-15);
-  CHECK_CLOSE(hypot(D1(1e300, 1.0), D1(1e300)).tangent(), std::sqrt(0.5), 1e-15);
-  CHECK_CLOSE(hypot(D1(1e-300, 1.0), D1(1e-300)).tangent(), std::sqrt(0.5), 1e-15);
+  CHECK_DUAL_CLOSE(hypot(D1(3.0, 1.0), D1(4.0)).tangent(), 0.6, 1e-15);
+  CHECK_DUAL_CLOSE(hypot(D1(3.0), D1(4.0, 1.0)).tangent(), 0.8, 1e-15);
+  CHECK_DUAL_CLOSE(hypot(D1(3.0, 1.0), 4.0).tangent(), 0.6, 1e-15);
+  CHECK_DUAL_CLOSE(hypot(3, D1(-4.0, 1.0)).tangent(), -0.8, 1e-15);
+  CHECK_DUAL_CLOSE(hypot(D1(1e300, 1.0), D1(1e300)).tangent(), std::sqrt(0.5), 1e-15);
+  CHECK_DUAL_CLOSE(hypot(D1(1e-300, 1.0), D1(1e-300)).tangent(), std::sqrt(0.5), 1e-15);
   // NOTE the origin: nan (0/0, as PyTorch's hypot and tg::Var), zero tangents stay zero.
   CHECK(std::isnan(hypot(D1(0.0, 1.0), D1(0.0)).tangent()));
   CHECK(hypot(D1(0.0), D1(0.0)).tangent() == 0);
   // Second order: d2/dx2 hypot = y^2 / h^3.
   const D2 h2 = hypot(D2(D1(3.0, 1.0), D1(1.0, 0.0)), D2(D1(4.0)));
-  CHECK_CLOSE(h2.tangent().tangent(), 16.0 / 125, 1e-14);
+  CHECK_DUAL_CLOSE(h2.tangent().tangent(), 16.0 / 125, 1e-14);
 }
 
 TEST_CASE("Dual: fmin and fmax", "[dual][binary]") {
@@ -721,18 +723,18 @@ TEST_CASE("Dual: Eigen matrices of Duals", "[dual][eigen]") {
   const VecD promoted = A.cast<D1>() * xd;
   const Eigen::VectorXd Ax = A * x, Av = A * v;
   for (int i = 0; i < 3; ++i) {
-    CHECK_CLOSE(mixed(i).val(), Ax(i), 1e-15);
-    CHECK_CLOSE(mixed(i).tangent(), Av(i), 1e-15);
-    CHECK_CLOSE(promoted(i).tangent(), Av(i), 1e-15);
+    CHECK_DUAL_CLOSE(mixed(i).val(), Ax(i), 1e-15);
+    CHECK_DUAL_CLOSE(mixed(i).tangent(), Av(i), 1e-15);
+    CHECK_DUAL_CLOSE(promoted(i).tangent(), Av(i), 1e-15);
   }
   const VecD scaled = xd * 2.0 + 3 * xd - xd / 4.0;
-  CHECK_CLOSE(scaled(1).tangent(), 4.75 * v(1), 1e-15);
+  CHECK_DUAL_CLOSE(scaled(1).tangent(), 4.75 * v(1), 1e-15);
 
   // Reductions and norm: d (x . x) = 2 x . v, d |x| = x . v / |x|.
-  CHECK_CLOSE(xd.squaredNorm().tangent(), 2 * x.dot(v), 1e-15);
-  CHECK_CLOSE(xd.norm().tangent(), x.dot(v) / x.norm(), 1e-15);
-  CHECK_CLOSE(xd.sum().tangent(), v.sum(), 1e-15);
-  CHECK_CLOSE(xd.prod().tangent(), v(0) * x(1) * x(2) + x(0) * v(1) * x(2) + x(0) * x(1) * v(2), 1e-15);
+  CHECK_DUAL_CLOSE(xd.squaredNorm().tangent(), 2 * x.dot(v), 1e-15);
+  CHECK_DUAL_CLOSE(xd.norm().tangent(), x.dot(v) / x.norm(), 1e-15);
+  CHECK_DUAL_CLOSE(xd.sum().tangent(), v.sum(), 1e-15);
+  CHECK_DUAL_CLOSE(xd.prod().tangent(), v(0) * x(1) * x(2) + x(0) * v(1) * x(2) + x(0) * x(1) * v(2), 1e-15);
   CHECK(xd.maxCoeff().val() == 1);
   CHECK(xd.allFinite());
   CHECK_FALSE(xd.hasNaN());
@@ -751,23 +753,25 @@ TEST_CASE("Dual: Eigen matrices of Duals", "[dual][eigen]") {
   const VecD llt = Ad.llt().solve(bd);
   const VecD ldlt = Ad.ldlt().solve(bd);
   for (int i = 0; i < 3; ++i) {
-    CHECK_CLOSE(lu(i).val(), sol(i), 1e-13);
-    CHECK_CLOSE(lu(i).tangent(), dsol(i), 1e-12);
-    CHECK_CLOSE(llt(i).tangent(), dsol(i), 1e-12);
-    CHECK_CLOSE(ldlt(i).tangent(), dsol(i), 1e-12);
+    CHECK_DUAL_CLOSE(lu(i).val(), sol(i), 1e-13);
+    CHECK_DUAL_CLOSE(lu(i).tangent(), dsol(i), 1e-12);
+    CHECK_DUAL_CLOSE(llt(i).tangent(), dsol(i), 1e-12);
+    CHECK_DUAL_CLOSE(ldlt(i).tangent(), dsol(i), 1e-12);
   }
-  CHECK_CLOSE(Ad.determinant().tangent(), A.determinant() * (A.inverse() * dA).trace(), 1e-12);
+  CHECK_DUAL_CLOSE(Ad.determinant().tangent(), A.determinant() * (A.inverse() * dA).trace(), 1e-12);
 
   // Nested: the second derivative of x' A x along v is 2 v' A v.
   using VecD2 = Eigen::Matrix<D2, Eigen::Dynamic, 1>;
   VecD2 x2(3);
   for (int i = 0; i < 3; ++i) x2(i) = D2(D1(x(i), v(i)), D1(v(i), 0.0));
   const D2 quad = x2.dot(A.cast<D2>() * x2);
-  CHECK_CLOSE(quad.tangent().tangent(), 2 * v.dot(A * v), 1e-14);
-  CHECK_CLOSE(quad.val().tangent(), 2 * x.dot(A * v), 1e-14);
+  CHECK_DUAL_CLOSE(quad.tangent().tangent(), 2 * v.dot(A * v), 1e-14);
+  CHECK_DUAL_CLOSE(quad.val().tangent(), 2 * x.dot(A * v), 1e-14);
 
   // Eigen's printing goes through operator<< of the scalar.
   std::ostringstream os;
   os << VecD::Constant(2, D1(1.0, 2.0)).transpose();
   CHECK(os.str().find("Dual(1, 2)") != std::string::npos);
 }
+
+}  // namespace scalar_dual_test

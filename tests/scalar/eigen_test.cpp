@@ -10,6 +10,8 @@
 
 #include "scalar_test_util.hpp"
 
+namespace scalar_eigen_test {
+
 using scalar_test::fd_gradient;
 using scalar_test::MatrixXv;
 using scalar_test::VectorXv;
@@ -272,3 +274,5 @@ TEST_CASE("Eigen: matrices of Var<float>", "[eigen][float]") {
       A0d);
   CHECK_ALL_CLOSE(tg::grads(A).cast<double>(), expected, 1e-4, 1e-4);
 }
+
+}  // namespace scalar_eigen_test

@@ -6,6 +6,8 @@
 
 #include <tapegrad/scalar.hpp>
 
+namespace scalar_eigen_traits_test {
+
 namespace tg = tapegrad;
 
 namespace {
@@ -40,3 +42,5 @@ TEST_CASE("NumTraits costs: a Var or Dual operation costs more than its inner ty
   STATIC_REQUIRE(Eigen::NumTraits<tg::Dual<double>>::MulCost == 3 * D::MulCost + D::AddCost);
   STATIC_REQUIRE(Eigen::NumTraits<tg::Dual<tg::Dual<double>>>::ReadCost == 4 * D::ReadCost);
 }
+
+}  // namespace scalar_eigen_traits_test

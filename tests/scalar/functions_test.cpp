@@ -4,6 +4,8 @@
 
 #include "scalar_test_util.hpp"
 
+namespace scalar_functions_test {
+
 using scalar_test::fd_gradient;
 using scalar_test::VectorXv;
 using V = tg::Var<double>;
@@ -342,3 +344,5 @@ TEST_CASE("hessian in single precision", "[functions][hessian][float]") {
   const Eigen::MatrixXf H = tg::hessian(generic_rosenbrock, x);
   CHECK_ALL_CLOSE(H.cast<double>(), rosenbrock_hessian(x.cast<double>()), 1e-5, 1e-3);
 }
+
+}  // namespace scalar_functions_test

@@ -24,6 +24,8 @@ void* operator new[](std::size_t n) {
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
+namespace scalar_tape_test {
+
 TEST_CASE("Tape: 24 bytes per binary op, 12 per unary op and per input batch", "[tape]") {
   tg::TapeScope scope;
   auto bytes = [] { return tg::tape().stats().operand_bytes; };
@@ -473,3 +475,5 @@ TEST_CASE("Tape: statements of every kind sweep correctly, mixed with input batc
     CHECK(g.grad() == Approx(ea * 100));
   }
 }
+
+}  // namespace scalar_tape_test

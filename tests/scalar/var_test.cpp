@@ -7,6 +7,8 @@
 
 #include "scalar_test_util.hpp"
 
+namespace scalar_var_test {
+
 using scalar_test::central_difference;
 using scalar_test::close;
 using scalar_test::reverse_derivative;
@@ -536,3 +538,5 @@ TEST_CASE("Var<float>: the same functions and derivatives in single precision", 
   y.backward();
   CHECK(x.grad() == 2.0f);
 }
+
+}  // namespace scalar_var_test
