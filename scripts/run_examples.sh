@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install_deps.sh libeigen3-dev cmake g++ make
+scripts/install_deps.sh libeigen3-dev nlohmann-json3-dev cmake g++ make
 
 build=build/examples
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=ON >/dev/null

@@ -27,6 +27,8 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
 #endif
 
+namespace optim_optimizer_test {
+
 TEST_CASE("Optimizer: a non-leaf, a tensor without requires_grad and a duplicate are refused by name") {
   auto w = tg::randn<double>({10}, tg::requires_grad());
   auto scaled = w * 0.01;
@@ -142,6 +144,28 @@ TEST_CASE("Optimizer: state_dict round trip resumes the same trajectory; bad sta
   CHECK_THROWS_WITH(target.load_state_dict(missing), TG_CONTAINS("missing key \"param_groups.0.lr\""));
 }
 
+TEST_CASE("Optimizer: a float state dict restores the same double options exactly, others as stored") {
+  auto w = tg::zeros<float>({3}, tg::requires_grad());
+  optim::Adam<float> saved({w}, optim::AdamOptions(1e-2).betas({0.9, 0.999}).weight_decay(1e-4));
+  auto sd = saved.state_dict();
+  CHECK(static_cast<double>(sd.at("param_groups.0.beta1").item()) != 0.9);  // 0.9f
+
+  // Built with the same options: every option keeps its exact double value, so the
+  // bias corrections 1 - 0.9^t of a resumed run equal the uninterrupted run's.
+  optim::Adam<float> same({w}, optim::AdamOptions(1e-2).betas({0.9, 0.999}).weight_decay(1e-4));
+  same.load_state_dict(sd);
+  CHECK(same.lr(0) == 1e-2);
+  CHECK(same.options(0).betas()[0] == 0.9);
+  CHECK(same.options(0).weight_decay() == 1e-4);
+
+  // Built otherwise: the stored values, as T holds them.
+  optim::Adam<float> other({w}, optim::AdamOptions(0.5));
+  other.load_state_dict(sd);
+  CHECK(other.lr(0) == static_cast<double>(1e-2f));
+  CHECK(other.options(0).betas()[0] == 0.9);  // the default 0.9 rounds to the stored 0.9f
+  CHECK(other.options(0).weight_decay() == static_cast<double>(1e-4f));
+}
+
 TEST_CASE("Optimizer: step(closure) evaluates the loss with grad mode on and returns it") {
   auto w = tg::from_vector<double>({3.0}, tg::requires_grad());
   optim::SGD<double> sgd({w}, optim::SGDOptions(0.25));
@@ -155,3 +179,5 @@ TEST_CASE("Optimizer: step(closure) evaluates the loss with grad mode on and ret
   CHECK(loss.item() == 9.0);
   CHECK(w.at({0}) == Approx(3.0 - 0.25 * 6.0).epsilon(1e-15));
 }
+
+}  // namespace optim_optimizer_test

@@ -70,6 +70,20 @@ class StateDict {
     for (const auto& [key, tensor] : other) insert(prefix + key, tensor);
   }
 
+  // The inverse of merge: the entries whose key starts with `prefix`, with the prefix
+  // removed, in order. One checkpoint file can hold a model and its optimizer:
+  //   sd.merge(model.state_dict(), "model.");  sd.merge(opt.state_dict(), "optimizer.");
+  //   model.load_state_dict(loaded.with_prefix("model."));
+  // The tensors are shared, not copied. No entry matching is an empty dict, which the
+  // loader then reports key by key.
+  StateDict with_prefix(const std::string& prefix) const {
+    StateDict out;
+    for (const auto& [key, tensor] : entries_) {
+      if (key.compare(0, prefix.size(), prefix) == 0) out.insert(key.substr(prefix.size()), tensor);
+    }
+    return out;
+  }
+
  private:
   std::size_t position(const std::string& key) const {
     auto it = index_.find(key);

@@ -16,6 +16,8 @@
 // state_dict() holds only tensors, so checkpoints are plain safetensors files:
 //   "state.<i>.step", "state.<i>.<buffer>"   (i counts parameters over all groups)
 //   "param_groups.<g>.<option>"              (0-d tensors: lr, beta1, weight_decay, ...)
+// The options are stored in T; loading keeps an option whose value rounds to the stored
+// one, so a float checkpoint restores the double options of the same configuration exactly.
 
 #include "../core.hpp"
 #include "../io/state_dict.hpp"
@@ -214,7 +216,12 @@ class OptimizerWith : public Optimizer<T> {
       for (const auto& [key, value] : options[g].items()) {
         const std::string full = "param_groups." + std::to_string(g) + "." + key;
         if (!sd.contains(full)) fail("missing key \"" + full + "\"");
-        options[g].set(key, scalar(full));
+        // Options are stored in T. A stored value equal to this optimizer's own option
+        // rounded to T keeps the exact option (0.9, not 0.9f), so a float checkpoint
+        // resumes bit for bit an optimizer built with the same options; any other value
+        // is taken as stored.
+        const double stored = scalar(full);
+        if (static_cast<double>(static_cast<T>(value)) != stored) options[g].set(key, stored);
         ++expected_keys;
       }
       options[g].validate(name_);
