@@ -5,6 +5,13 @@
 //
 //   tg::save(model.state_dict(), "model.safetensors");
 //   model.load_state_dict(tg::load<float>("model.safetensors"));
+//
+// NumPy's formats (io/npy.hpp): one tensor as .npy (np.save / np.load), a state dict as
+// .npz (np.savez; np.savez_compressed archives are read too).
+//
+//   tg::save_npy(t, "w.npy");                    auto w = tg::load_npy<float>("w.npy");
+//   tg::save_npz(model.state_dict(), "m.npz");   model.load_state_dict(tg::load_npz<float>("m.npz"));
 
 #include "io/state_dict.hpp"
 #include "io/safetensors.hpp"
+#include "io/npy.hpp"
