@@ -14,4 +14,5 @@
 #include "optim/adamax.hpp"
 #include "optim/nadam.hpp"
 #include "optim/radam.hpp"
+#include "optim/lbfgs.hpp"
 #include "optim/lr_scheduler.hpp"
