@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <fstream>
 
+namespace io_safetensors_test {
+
 using Bytes = std::vector<unsigned char>;
 
 // A file image from a header text and data bytes, as the format lays it out.
@@ -128,6 +130,24 @@ TEST_CASE("safetensors: corrupt, truncated and hostile files are clear errors na
   for (std::size_t n = 0; n < whole.size(); ++n) CHECK_THROWS_AS(read(Bytes(whole.begin(), whole.begin() + n)), tg::IOError);
 }
 
+TEST_CASE("safetensors: hostile shapes found by fuzzing are errors, not huge allocations or negative dims") {
+  // 2^61 F64 elements are 2^64 bytes, which wrapped to the 0 bytes claimed: a 2^64-byte allocation.
+  CHECK_THROWS_WITH(read(image(R"({"a":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})", {})),
+                    TG_CONTAINS("0 bytes for 2305843009213693952 F64 elements (over 2^64 expected)"));
+  CHECK_THROWS_WITH(read(image(R"({"a":{"dtype":"I32","shape":[2,2305843009213693952],"data_offsets":[0,0]}})", {})),
+                    TG_CONTAINS("(over 2^64 expected)"));
+  // A zero dimension made the rest unchecked: 2^64 - 1 became the dimension -1 (a
+  // ShapeError from the tensor, not an IOError), and [0, 2^62, 2^62] has strides past int64.
+  CHECK_THROWS_WITH(read(image(R"({"a":{"dtype":"F32","shape":[0,18446744073709551615],"data_offsets":[0,0]}})", {})),
+                    TG_CONTAINS("tensor \"a\": the shape's element count overflows"));
+  CHECK_THROWS_WITH(read(image(R"({"a":{"dtype":"F32","shape":[0,4611686018427387904,4611686018427387904],"data_offsets":[0,0]}})", {})),
+                    TG_CONTAINS("tensor \"a\": the shape's element count overflows"));
+  // Empty tensors with large (representable) dimensions still load.
+  const auto sd = read(image(R"({"a":{"dtype":"F32","shape":[4611686018427387904,0],"data_offsets":[0,0]}})", {}));
+  CHECK(sd.at("a").shape() == tg::Shape{4611686018427387904, 0});
+  CHECK(sd.at("a").numel() == 0);
+}
+
 TEST_CASE("safetensors: a module's round trip is exact; a corrupt checkpoint leaves the model untouched") {
   tg::manual_seed(82);
   tg::nn::Sequential<float> a(std::make_shared<tg::nn::Linear<float>>(3, 4), std::make_shared<tg::nn::BatchNorm1d<float>>(4));
@@ -150,3 +170,5 @@ TEST_CASE("safetensors: a module's round trip is exact; a corrupt checkpoint lea
   CHECK(c.state_dict().at("0.weight").to_vector() == before);
   std::remove(path.c_str());
 }
+
+}  // namespace io_safetensors_test

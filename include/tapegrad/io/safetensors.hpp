@@ -168,14 +168,22 @@ inline SafetensorsHeader read_safetensors_header(const unsigned char* data, std:
     const detail::SafetensorsDtype* dt = detail::find_dtype(e.dtype);
     if (!dt) io_fail(source, where + ": unknown dtype \"" + e.dtype + "\"");
     if (!v["shape"].is_array()) io_fail(source, where + ": shape is not an array");
-    std::uint64_t numel = 1;
+    // The product of the nonzero dimensions is bounded too, so that a zero does not let
+    // [0, 2^64 - 1] (a negative int64) or [0, 2^62, 2^62] (a stride past int64) through.
+    std::uint64_t nonzero = 1;
+    bool has_zero = false;
     for (const auto& d : v["shape"]) {
       if (!d.is_number_unsigned()) io_fail(source, where + ": shape entries must be non-negative integers");
       const std::uint64_t dim = d.get<std::uint64_t>();
-      if (dim > 0 && numel > (std::uint64_t(1) << 62) / dim) io_fail(source, where + ": the shape's element count overflows");
-      numel *= dim;
+      if (dim == 0) {
+        has_zero = true;
+      } else {
+        if (nonzero > (std::uint64_t(1) << 62) / dim) io_fail(source, where + ": the shape's element count overflows");
+        nonzero *= dim;
+      }
       e.shape.push_back(static_cast<std::int64_t>(dim));
     }
+    const std::uint64_t numel = has_zero ? 0 : nonzero;
     const auto& off = v["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       io_fail(source, where + ": data_offsets must be two non-negative integers [begin, end]");
@@ -184,9 +192,12 @@ inline SafetensorsHeader read_safetensors_header(const unsigned char* data, std:
     if (e.begin > e.end || e.end > data_size)
       io_fail(source, where + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
                           "] are out of the data section's " + std::to_string(data_size) + " bytes");
-    if (e.end - e.begin != numel * dt->size)
+    // numel * size can wrap past 2^64 (2^61 F64 elements would claim 0 bytes): divide first.
+    if (numel > (e.end - e.begin) / dt->size || e.end - e.begin != numel * dt->size)
       io_fail(source, where + ": " + std::to_string(e.end - e.begin) + " bytes for " + std::to_string(numel) + " " +
-                          e.dtype + " elements (" + std::to_string(numel * dt->size) + " expected)");
+                          e.dtype + " elements (" +
+                          (numel > UINT64_MAX / dt->size ? std::string("over 2^64") : std::to_string(numel * dt->size)) +
+                          " expected)");
     out.entries.push_back(std::move(e));
   }
   // The offsets must tile the data section: sorted, contiguous, no overlap, no gaps.

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of the checkpoint readers (tests/fuzz/*_fuzz.cpp) with
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs each for a fixed number of
+# inputs, starting from the committed seeds (tests/fuzz/seeds/<target>/). Exits non-zero
+# on any finding: a crash, a sanitizer report, a leak, an exception other than
+# tg::IOError, an allocation over 256 MB, a timeout. See docs/drafts/fuzz.md.
+#
+#   scripts/run_fuzz.sh                  # CI: 100000 inputs per target, seed 1 (about 1-2 minutes)
+#   scripts/run_fuzz.sh 2000000          # a longer run
+#   FUZZ_SEED=0 scripts/run_fuzz.sh 2000000 -max_len=16384   # a random seed; extra flags go to libFuzzer
+#
+# Everything it writes is under build/fuzz/: the binaries, a scratch corpus per target
+# (recreated each run, so the repo's seeds are never touched), logs, and the input of
+# any finding (build/fuzz/artifacts/<target>-crash-...). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=${1:-100000}
+shift || true
+[[ $runs =~ ^[0-9]+$ ]] || { echo "usage: $0 [runs per target] [libFuzzer flags...]" >&2; exit 2; }
+seed=${FUZZ_SEED:-1}  # fixed by default: CI fuzzes the same inputs each time, and a failure reproduces
+
+scripts/install_deps.sh clang-14 libfuzzer-14-dev libeigen3-dev nlohmann-json3-dev
+
+start=$SECONDS
+out=build/fuzz
+mkdir -p "$out/artifacts"
+
+# clang 14 compiles against Debian 12's libstdc++ (g++ 12) headers with -std=c++17 as
+# they are; no extra flags needed. -O1 keeps the fuzzer fast enough while the stacks
+# stay readable; -fno-sanitize-recover=all makes every UBSan report fatal (a finding).
+cxxflags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+  -Wall -Wextra -Werror -I include -isystem /usr/include/eigen3)
+
+targets=(safetensors npy)
+for t in "${targets[@]}"; do
+  bin=$out/${t}_fuzz
+  # Rebuilt when missing or older than its harness or any header.
+  if [[ ! -x $bin || -n $(find tests/fuzz/${t}_fuzz.cpp include -newer "$bin" -print -quit) ]]; then
+    echo "compiling $bin"
+    clang++-14 "${cxxflags[@]}" tests/fuzz/${t}_fuzz.cpp -o "$bin"
+  fi
+done
+echo "compiled in $((SECONDS - start)) s"
+
+failed=()
+for t in "${targets[@]}"; do
+  corpus=$out/corpus/$t
+  rm -rf "$corpus"
+  mkdir -p "$corpus"
+  cp tests/fuzz/seeds/$t/* "$corpus"/
+  log=$out/$t.log
+  t0=$SECONDS
+  echo "fuzzing $t: $runs inputs (seed $seed, log $log)"
+  # -malloc_limit_mb: no input of at most 4 KB (libFuzzer's default -max_len here) needs
+  # 256 MB, so a larger allocation is a reader trusting a size it read. -rss_limit_mb
+  # catches growth, -timeout a hang (the readers are linear in the input).
+  rc=0
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$out/${t}_fuzz" -runs="$runs" -seed="$seed" -rss_limit_mb=2048 -malloc_limit_mb=256 -timeout=10 \
+    -dict=tests/fuzz/$t.dict -artifact_prefix="$out/artifacts/$t-" -print_final_stats=1 "$@" \
+    "$corpus" >"$log" 2>&1 || rc=$?
+  if ((rc == 0)); then
+    echo "  $t: $(grep -m1 -o 'Done [0-9]* runs in [0-9]* second(s)' "$log"), $(grep -m1 -o 'stat::new_units_added: *[0-9]*' "$log" | tr -s ' '), in $((SECONDS - t0)) s: no findings"
+  else
+    echo "  $t: FINDING (exit $rc), in $((SECONDS - t0)) s; the end of $log:"
+    # The first report with its stack, and where the input was saved.
+    awk '/ERROR|runtime error|_fuzz: |^ *#[0-9]+ /{if(!done)print} /^SUMMARY/{if(!done)print; done=1} /Test unit written/{print; exit}' "$log" |
+      head -60 | sed 's/^/    /'
+    failed+=("$t")
+  fi
+done
+
+echo "fuzzing took $((SECONDS - start)) s in all"
+if ((${#failed[@]})); then
+  echo "findings in: ${failed[*]} (reproduce: build/fuzz/<target>_fuzz build/fuzz/artifacts/<target>-crash-...)" >&2
+  exit 1
+fi
