@@ -4,21 +4,26 @@
 # thread, and prints a table of medians and of the ratios tapegrad / hand-written Eigen
 # and tapegrad / libtorch; a PNG bar chart of the ratios goes into the build folder.
 #
-#   scripts/run_benchmarks.sh [--repetitions N] [--cpu C] [--native] [--filter REGEX] [-- benchmark flags...]
+#   scripts/run_benchmarks.sh [--suite S] [--repetitions N] [--cpu C] [--native] [--filter REGEX] [-- benchmark flags...]
 #
+#   --suite S        throughput (default): bench/throughput_bench.cpp; train: bench/train_bench.cpp
+#                    (optimizer steps over 1M parameters and a full MLP training step against
+#                    libtorch, with heap allocations per step); all: both, one after the other
 #   --repetitions N  repetitions of each benchmark (default 5; the table shows medians)
 #   --cpu C          pin the run to CPU C with taskset (steadier numbers on a shared machine)
 #   --native         compile with -march=native (build/bench-release-native); the default
 #                    is CMake's plain Release flags (-O3 -DNDEBUG), what users get
 #   --filter REGEX   run only the matching benchmarks (--benchmark_filter)
 # Outputs: build/bench-release[-native]/throughput.json (Google Benchmark JSON with every
-# repetition) and throughput_ratios.png next to it. JOBS=N sets the build's parallelism.
+# repetition) and throughput_ratios.png next to it (train.json and train_ratios.png for the
+# train suite). JOBS=N sets the build's parallelism.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-repetitions=5 cpu="" native=0 filter="" extra=()
+suite=throughput repetitions=5 cpu="" native=0 filter="" extra=()
 while (($#)); do
   case $1 in
+    --suite) suite=$2; shift 2 ;;
     --repetitions) repetitions=$2; shift 2 ;;
     --cpu) cpu=$2; shift 2 ;;
     --native) native=1; shift ;;
@@ -27,6 +32,12 @@ while (($#)); do
     *) echo "unknown argument: $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
+case $suite in
+  throughput) suites=(throughput) ;;
+  train) suites=(train) ;;
+  all) suites=(throughput train) ;;
+  *) echo "unknown suite: $suite (throughput, train or all)" >&2; exit 2 ;;
+esac
 
 scripts/install_deps.sh cmake g++ make libeigen3-dev libbenchmark-dev libtorch-dev libopenblas-dev \
   python3 python3-matplotlib
@@ -42,7 +53,9 @@ fi
 echo "=== build ($build)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "${flags[@]}" -DTAPEGRAD_BUILD_BENCH=ON \
   -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" --target tapegrad_throughput_bench -j "${JOBS:-$(nproc)}"
+targets=()
+for name in "${suites[@]}"; do targets+=("tapegrad_${name}_bench"); done
+cmake --build "$build" --target "${targets[@]}" -j "${JOBS:-$(nproc)}"
 
 # One thread everywhere: OpenMP (libtorch's intra-op pool), OpenBLAS (behind libtorch's
 # GEMMs); the binary also calls torch::set_num_threads(1). Eigen runs single-threaded
@@ -51,18 +64,24 @@ run=(env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1)
 if [[ -n $cpu ]]; then
   run+=(taskset -c "$cpu")
 fi
-args=(--benchmark_repetitions="$repetitions" --benchmark_display_aggregates_only=true
-      --benchmark_enable_random_interleaving=true
-      --benchmark_out="$build/throughput.json" --benchmark_out_format=json)
-if [[ -n $filter ]]; then
-  args+=(--benchmark_filter="$filter")
-fi
-echo "=== run (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-"${run[@]}" "$build/bench/tapegrad_throughput_bench" "${args[@]}" "${extra[@]}"
-
-echo "=== summary (compiler flags: Release -O3 -DNDEBUG$( ((native)) && echo " -march=native"))"
 # Debian's python3-matplotlib lives in the system interpreter; a python3 from pyenv or a
 # virtualenv earlier on PATH would not see it.
 python=/usr/bin/python3
 [[ -x $python ]] || python=python3
-"$python" scripts/plot_benchmarks.py "$build/throughput.json" --png "$build/throughput_ratios.png"
+for name in "${suites[@]}"; do
+  args=(--benchmark_repetitions="$repetitions" --benchmark_display_aggregates_only=true
+        --benchmark_enable_random_interleaving=true
+        --benchmark_out="$build/$name.json" --benchmark_out_format=json)
+  if [[ -n $filter ]]; then
+    args+=(--benchmark_filter="$filter")
+  fi
+  echo "=== run $name (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+  "${run[@]}" "$build/bench/tapegrad_${name}_bench" "${args[@]}" "${extra[@]}"
+
+  echo "=== summary $name (compiler flags: Release -O3 -DNDEBUG$( ((native)) && echo " -march=native"))"
+  if ! grep -q '"run_name"' "$build/$name.json"; then
+    echo "(no $name benchmark matched the filter)"
+    continue
+  fi
+  "$python" scripts/plot_benchmarks.py "$build/$name.json" --png "$build/${name}_ratios.png"
+done

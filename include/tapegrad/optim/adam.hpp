@@ -9,7 +9,15 @@
 
 #include "optimizer.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__SSE2__) || defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 namespace tapegrad::optim {
 
@@ -65,7 +73,35 @@ class AdamWOptions : public AdamOptions {
 };
 
 namespace detail {
-// The Adam update; `decoupled` is AdamW's weight decay.
+// Square roots of n values in place, correctly rounded (what std::sqrt returns).
+// std::sqrt may set errno (for a negative argument), a branch to libm that keeps GCC
+// from vectorising any loop calling it unless the user builds with -fno-math-errno,
+// and Eigen 3.4's float packet sqrt is an approximation under its default
+// EIGEN_FAST_MATH (see ops/unary.hpp), so this calls the SSE2 / AVX square-root
+// instructions, which are IEEE's correctly rounded sqrt; other targets loop on std::sqrt.
+template <typename T>
+void sqrt_in_place(T* x, std::int64_t n) {
+  std::int64_t i = 0;
+#if defined(__AVX__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_sqrt_ps(_mm256_loadu_ps(x + i)));
+  } else if constexpr (std::is_same_v<T, double>) {
+    for (; i + 4 <= n; i += 4) _mm256_storeu_pd(x + i, _mm256_sqrt_pd(_mm256_loadu_pd(x + i)));
+  }
+#elif defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; i + 4 <= n; i += 4) _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
+  } else if constexpr (std::is_same_v<T, double>) {
+    for (; i + 2 <= n; i += 2) _mm_storeu_pd(x + i, _mm_sqrt_pd(_mm_loadu_pd(x + i)));
+  }
+#endif
+  for (; i < n; ++i) x[i] = std::sqrt(x[i]);
+}
+
+// The Adam update; `decoupled` is AdamW's weight decay. It runs over chunks that stay in
+// L1: first the moments (a loop the compiler vectorises; the branches are hoisted),
+// then the square roots of the second moments (sqrt_in_place), then the parameter
+// update, each element computed exactly as in one scalar loop.
 template <typename T>
 void adam_update(const AdamOptions& o, double step, bool decoupled, T* p, const T* g, std::int64_t n, T* const* b) {
   const double b1 = o.betas()[0], b2 = o.betas()[1];
@@ -75,19 +111,43 @@ void adam_update(const AdamOptions& o, double step, bool decoupled, T* p, const 
   const T beta1 = static_cast<T>(b1), beta2 = static_cast<T>(b2), eps = static_cast<T>(o.eps());
   const T wd = static_cast<T>(o.weight_decay()), decay = static_cast<T>(1 - o.lr() * o.weight_decay());
   const T sign = o.maximize() ? T(-1) : T(1);
+  const bool amsgrad = o.amsgrad();
   T *m = b[0], *v = b[1], *v_max = b[2];
-  for (std::int64_t i = 0; i < n; ++i) {
-    T grad = sign * g[i];
-    if (decoupled) {
-      p[i] *= decay;
-    } else {
-      grad += wd * p[i];
+  constexpr std::int64_t kChunk = 256;
+  T second[kChunk];  // the second moment used (v, or its running max), then its square root
+  // m and v of one chunk; `second` gets v.
+  auto moments = [&](auto decoupled_tag, std::int64_t start, std::int64_t len) {
+    constexpr bool kDecoupled = decltype(decoupled_tag)::value;
+    T *pc = p + start, *mc = m + start, *vc = v + start;
+    const T* gc = g + start;
+    for (std::int64_t i = 0; i < len; ++i) {
+      T grad = sign * gc[i];
+      if constexpr (kDecoupled) {
+        pc[i] *= decay;
+      } else {
+        grad += wd * pc[i];
+      }
+      mc[i] = beta1 * mc[i] + (T(1) - beta1) * grad;
+      vc[i] = beta2 * vc[i] + (T(1) - beta2) * grad * grad;
+      second[i] = vc[i];
     }
-    m[i] = beta1 * m[i] + (T(1) - beta1) * grad;
-    v[i] = beta2 * v[i] + (T(1) - beta2) * grad * grad;
-    T second = v[i];
-    if (o.amsgrad()) second = v_max[i] = std::max(v_max[i], v[i]);
-    p[i] -= step_size * m[i] / (std::sqrt(second) * inv_bias2_sqrt + eps);
+  };
+  for (std::int64_t start = 0; start < n; start += kChunk) {
+    const std::int64_t len = std::min(kChunk, n - start);
+    if (decoupled)
+      moments(std::true_type{}, start, len);
+    else
+      moments(std::false_type{}, start, len);
+    if (amsgrad) {
+      T* vm = v_max + start;
+      for (std::int64_t i = 0; i < len; ++i) {
+        const T kept = vm[i], now = second[i];
+        second[i] = vm[i] = kept < now ? now : kept;  // std::max(kept, now), as a select
+      }
+    }
+    sqrt_in_place(second, len);
+    T *pc = p + start, *mc = m + start;
+    for (std::int64_t i = 0; i < len; ++i) pc[i] -= step_size * mc[i] / (second[i] * inv_bias2_sqrt + eps);
   }
 }
 }  // namespace detail
