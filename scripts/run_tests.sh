@@ -3,7 +3,8 @@
 #   1. the Catch2 tests, examples and benchmark (RelWithDebInfo, warnings as errors);
 #   2. each benchmark once, as a smoke test;
 #   3. the tests again under AddressSanitizer + UndefinedBehaviorSanitizer (leaks too);
-#   4. the three ways to consume tapegrad (find_package, add_subdirectory, plain -I)
+#   4. the checkpoint readers fuzzed for a fixed number of inputs (scripts/run_fuzz.sh);
+#   5. the three ways to consume tapegrad (find_package, add_subdirectory, plain -I)
 #      and a C++20 build.
 # Pass --quick to stop after step 2.
 set -euo pipefail
@@ -21,7 +22,7 @@ cmake --build build/tests -j "$jobs"
 (cd build/tests && ctest --output-on-failure -j "$jobs")
 
 echo "=== benchmark smoke run"
-for bench in tapegrad_bench tapegrad_memory_bench tapegrad_scalar_bench tapegrad_throughput_bench; do
+for bench in tapegrad_bench tapegrad_memory_bench tapegrad_scalar_bench tapegrad_throughput_bench tapegrad_train_bench; do
   build/tests/bench/$bench --benchmark_min_time=0.01 >/dev/null
 done
 echo "benchmarks ran"
@@ -36,6 +37,9 @@ cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-
 cmake --build build/sanitize -j "$jobs"
 (cd build/sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j "$jobs")
+
+echo "=== fuzz: the checkpoint readers under libFuzzer, ASan and UBSan (a fixed number of inputs)"
+scripts/run_fuzz.sh
 
 echo "=== consumers: find_package, add_subdirectory, plain -I, C++20"
 scripts/check_consumers.sh
