@@ -6,6 +6,7 @@
 #include <tapegrad/nn.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 namespace io_safetensors_test {
@@ -125,6 +126,12 @@ TEST_CASE("safetensors: corrupt, truncated and hostile files are clear errors na
   CHECK_THROWS_WITH(read(image(good, float_bytes({1, 2, 3}))), TG_CONTAINS("4 bytes after the last tensor"));
   CHECK_THROWS_WITH(read(image(R"({"__metadata__":{"k":1}})", {})), TG_CONTAINS("__metadata__ value of \"k\" is not a string"));
   CHECK_THROWS_WITH(tg::load<float>("/nonexistent/model.safetensors"), TG_CONTAINS("cannot open \"/nonexistent/model.safetensors\""));
+  // A directory opens as a stream whose size reads as 2^63 - 1: an IOError, not a huge allocation.
+  const std::string dir = "tapegrad_test_safetensors_dir.safetensors";
+  std::filesystem::create_directory(dir);
+  CHECK_THROWS_AS(tg::load<float>(dir), tg::IOError);
+  CHECK_THROWS_WITH(tg::load<float>(dir), TG_CONTAINS("load: reading \"tapegrad_test_safetensors_dir.safetensors\" failed"));
+  std::filesystem::remove(dir);
   // A truncated file: every prefix of a good image fails cleanly.
   const Bytes whole = image(good, data);
   for (std::size_t n = 0; n < whole.size(); ++n) CHECK_THROWS_AS(read(Bytes(whole.begin(), whole.begin() + n)), tg::IOError);

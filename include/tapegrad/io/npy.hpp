@@ -23,7 +23,7 @@
 // (RFC 1951): the header needs nothing beyond the standard library and tensors.
 
 #include "../core.hpp"
-#include "safetensors.hpp"  // tg::IOError, detail::half_to_float, detail::little_endian
+#include "file.hpp"
 #include "state_dict.hpp"
 
 #include <algorithm>
@@ -56,8 +56,6 @@ struct NpyHeader {
 
 namespace detail {
 namespace npy {
-
-static_assert(sizeof(float) == 4 && sizeof(double) == 8, "npy: IEEE float and double expected");
 
 [[noreturn]] inline void fail(const std::string& format, const std::string& source, const std::string& problem) {
   throw IOError(format + ": " + source + ": " + problem);
@@ -404,45 +402,6 @@ void for_each_fortran_element(const Shape& shape, std::int64_t numel, F f) {
   }
 }
 
-// ---- files ----
-
-// Read in pieces rather than into a buffer of tellg's size: a directory opens as a
-// stream whose "size" is 2^63 - 1 (a length_error, not an IOError), and a pipe has none.
-inline std::vector<unsigned char> read_file(const std::string& path, const char* op) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IOError(std::string(op) + ": cannot open \"" + path + "\" for reading");
-  constexpr std::size_t kChunk = std::size_t(1) << 20;
-  std::vector<unsigned char> bytes;
-  while (in) {
-    const std::size_t old = bytes.size();
-    bytes.resize(old + kChunk);  // grows geometrically: few copies for a large file
-    in.read(reinterpret_cast<char*>(bytes.data() + old), static_cast<std::streamsize>(kChunk));
-    bytes.resize(old + static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) throw IOError(std::string(op) + ": reading \"" + path + "\" failed (is it a directory?)");
-  return bytes;
-}
-
-// To "<path>.tmp" first, then renamed over path: an interrupted save never leaves a
-// half-written file behind, and a failed one leaves the old file as it was.
-inline void write_file_atomically(const std::vector<unsigned char>& bytes, const std::string& path, const char* op) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw IOError(std::string(op) + ": cannot open \"" + tmp + "\" for writing");
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    out.close();  // closing flushes, and can fail too (a full disk, a network file system)
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw IOError(std::string(op) + ": writing \"" + tmp + "\" failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IOError(std::string(op) + ": cannot rename \"" + tmp + "\" to \"" + path + "\"");
-  }
-}
-
 }  // namespace npy
 }  // namespace detail
 
@@ -527,7 +486,7 @@ Tensor<T> load_npy_from_memory(const unsigned char* data, std::size_t size, cons
 // Reads a .npy file.
 template <typename T>
 Tensor<T> load_npy(const std::string& path) {
-  const std::vector<unsigned char> bytes = detail::npy::read_file(path, "load_npy");
+  const std::vector<unsigned char> bytes = detail::read_file(path, "load_npy");
   return load_npy_from_memory<T>(bytes.data(), bytes.size(), "\"" + path + "\"");
 }
 
@@ -581,7 +540,7 @@ std::vector<unsigned char> npy_bytes(const Tensor<T>& t) {
 // Writes a tensor as .npy (atomically: "<path>.tmp", then renamed).
 template <typename T>
 void save_npy(const Tensor<T>& t, const std::string& path) {
-  detail::npy::write_file_atomically(npy_bytes(t), path, "save_npy");
+  detail::write_file_atomically(npy_bytes(t), path, "save_npy");
 }
 
 // ======================================================================== .npz
@@ -977,7 +936,7 @@ StateDict<T> load_npz_from_memory(const unsigned char* data, std::size_t size, c
 // Reads a .npz file (np.savez or np.savez_compressed).
 template <typename T>
 StateDict<T> load_npz(const std::string& path) {
-  const std::vector<unsigned char> bytes = detail::npy::read_file(path, "load_npz");
+  const std::vector<unsigned char> bytes = detail::read_file(path, "load_npz");
   return load_npz_from_memory<T>(bytes.data(), bytes.size(), "\"" + path + "\"");
 }
 
@@ -1031,7 +990,7 @@ std::vector<unsigned char> npz_bytes(const StateDict<T>& sd) {
 // Writes a state dict as .npz (atomically: "<path>.tmp", then renamed); np.load reads it.
 template <typename T>
 void save_npz(const StateDict<T>& sd, const std::string& path) {
-  detail::npy::write_file_atomically(npz_bytes(sd), path, "save_npz");
+  detail::write_file_atomically(npz_bytes(sd), path, "save_npz");
 }
 
 }  // namespace tapegrad

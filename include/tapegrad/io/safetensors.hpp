@@ -18,6 +18,7 @@
 // only extra dependency, and only of this header.
 
 #include "../core.hpp"
+#include "file.hpp"
 #include "state_dict.hpp"
 
 #include <nlohmann/json.hpp>
@@ -33,22 +34,7 @@
 
 namespace tapegrad {
 
-// A file that cannot be read or written, or whose contents are not what they claim.
-class IOError : public Error {
- public:
-  using Error::Error;
-};
-
 namespace detail {
-
-static_assert(sizeof(float) == 4 && sizeof(double) == 8, "safetensors: IEEE float and double expected");
-
-inline bool little_endian() {
-  const std::uint16_t one = 1;
-  unsigned char first;
-  std::memcpy(&first, &one, 1);
-  return first == 1;
-}
 
 struct SafetensorsDtype {
   const char* name;
@@ -61,26 +47,6 @@ inline const SafetensorsDtype* find_dtype(const std::string& name) {
   for (const auto& d : table)
     if (name == d.name) return &d;
   return nullptr;
-}
-
-// IEEE half and bfloat16 to float.
-inline float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  float v;
-  if (exp == 0) {
-    v = std::ldexp(static_cast<float>(mant), -24);
-  } else if (exp == 31) {
-    v = mant ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
-  } else {
-    v = std::ldexp(static_cast<float>(mant | 0x400), static_cast<int>(exp) - 25);
-  }
-  return sign ? -v : v;
-}
-inline float bf16_to_float(std::uint16_t b) {
-  const std::uint32_t bits = static_cast<std::uint32_t>(b) << 16;
-  float v;
-  std::memcpy(&v, &bits, 4);
-  return v;
 }
 
 // Element i of raw little-endian data of `dtype` as T.
@@ -238,13 +204,7 @@ StateDict<T> load_safetensors_from_memory(const unsigned char* data, std::size_t
 // Reads a safetensors file.
 template <typename T>
 StateDict<T> load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw IOError("load: cannot open \"" + path + "\" for reading");
-  const std::streamsize size = in.tellg();
-  in.seekg(0);
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw IOError("load: reading \"" + path + "\" failed");
+  const std::vector<unsigned char> bytes = detail::read_file(path, "load");
   return load_safetensors_from_memory<T>(bytes.data(), bytes.size(), "\"" + path + "\"");
 }
 
@@ -284,22 +244,7 @@ std::vector<unsigned char> safetensors_bytes(const StateDict<T>& sd, const std::
 // an interrupted save never leaves a half-written checkpoint.
 template <typename T>
 void save(const StateDict<T>& sd, const std::string& path, const std::map<std::string, std::string>& metadata = {}) {
-  const std::vector<unsigned char> bytes = safetensors_bytes(sd, metadata);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw IOError("save: cannot open \"" + tmp + "\" for writing");
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw IOError("save: writing \"" + tmp + "\" failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IOError("save: cannot rename \"" + tmp + "\" to \"" + path + "\"");
-  }
+  detail::write_file_atomically(safetensors_bytes(sd, metadata), path, "save");
 }
 
 }  // namespace tapegrad
