@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of the checkpoint readers (tests/fuzz/*_fuzz.cpp) with
+# Builds the libFuzzer targets of the file readers (checkpoints and data) (tests/fuzz/*_fuzz.cpp) with
 # AddressSanitizer and UndefinedBehaviorSanitizer and runs each for a fixed number of
 # inputs, starting from the committed seeds (tests/fuzz/seeds/<target>/). Exits non-zero
 # on any finding: a crash, a sanitizer report, a leak, an exception other than
@@ -20,7 +20,7 @@ shift || true
 [[ $runs =~ ^[0-9]+$ ]] || { echo "usage: $0 [runs per target] [libFuzzer flags...]" >&2; exit 2; }
 seed=${FUZZ_SEED:-1}  # fixed by default: CI fuzzes the same inputs each time, and a failure reproduces
 
-scripts/install_deps.sh clang-14 libfuzzer-14-dev libeigen3-dev nlohmann-json3-dev
+scripts/install_deps.sh clang-14 libfuzzer-14-dev libeigen3-dev nlohmann-json3-dev zlib1g-dev
 
 start=$SECONDS
 out=build/fuzz
@@ -32,13 +32,19 @@ mkdir -p "$out/artifacts"
 cxxflags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
   -Wall -Wextra -Werror -I include -isystem /usr/include/eigen3)
 
-targets=(safetensors npy)
+# Every tests/fuzz/<target>_fuzz.cpp is a target; its seeds are tests/fuzz/seeds/<target>/
+# and its dictionary tests/fuzz/<target>.dict. zlib is linked for the gzip'd IDX reader.
+targets=()
+for harness in tests/fuzz/*_fuzz.cpp; do
+  t=${harness##*/}
+  targets+=("${t%_fuzz.cpp}")
+done
 for t in "${targets[@]}"; do
   bin=$out/${t}_fuzz
   # Rebuilt when missing or older than its harness or any header.
   if [[ ! -x $bin || -n $(find tests/fuzz/${t}_fuzz.cpp include -newer "$bin" -print -quit) ]]; then
     echo "compiling $bin"
-    clang++-14 "${cxxflags[@]}" tests/fuzz/${t}_fuzz.cpp -o "$bin"
+    clang++-14 "${cxxflags[@]}" tests/fuzz/${t}_fuzz.cpp -o "$bin" -lz
   fi
 done
 echo "compiled in $((SECONDS - start)) s"

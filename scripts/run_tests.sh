@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install_deps.sh libeigen3-dev catch2 libbenchmark-dev nlohmann-json3-dev cmake g++ make
+scripts/install_deps.sh libeigen3-dev catch2 libbenchmark-dev nlohmann-json3-dev zlib1g-dev cmake g++ make
 jobs=$(nproc)
 
 echo "=== tests (RelWithDebInfo)"
