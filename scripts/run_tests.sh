@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install_deps.sh libeigen3-dev catch2 libbenchmark-dev nlohmann-json3-dev zlib1g-dev cmake g++ make
+scripts/install_deps.sh libeigen3-dev catch2 libbenchmark-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist cmake g++ make
 jobs=$(nproc)
 
 echo "=== tests (RelWithDebInfo)"
@@ -25,6 +25,9 @@ echo "=== benchmark smoke run"
 for bench in tapegrad_bench tapegrad_memory_bench tapegrad_scalar_bench tapegrad_throughput_bench tapegrad_train_bench; do
   build/tests/bench/$bench --benchmark_min_time=0.01 >/dev/null
 done
+# The models against libtorch: a few batches of DeepFM and the MLP (the CNN's one-batch
+# evaluation of the test set alone takes a minute under CI's flags).
+build/tests/bench/tapegrad_models_bench --quick --models deepfm,mlp >/dev/null
 echo "benchmarks ran"
 
 if [[ ${1:-} == --quick ]]; then
