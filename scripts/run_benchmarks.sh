@@ -8,7 +8,10 @@
 #
 #   --suite S        throughput (default): bench/throughput_bench.cpp; train: bench/train_bench.cpp
 #                    (optimizer steps over 1M parameters and a full MLP training step against
-#                    libtorch, with heap allocations per step); all: both, one after the other
+#                    libtorch, with heap allocations per step); models: bench/models_bench.cpp
+#                    (DeepFM, the Fashion-MNIST MLP and CNN trained against libtorch: epoch
+#                    times and final metrics; its flags follow `--`, e.g. -- --epochs 1 --seeds 1);
+#                    all: throughput and train, one after the other
 #   --repetitions N  repetitions of each benchmark (default 5; the table shows medians)
 #   --cpu C          pin the run to CPU C with taskset (steadier numbers on a shared machine)
 #   --native         compile with -march=native (build/bench-release-native); the default
@@ -35,12 +38,13 @@ done
 case $suite in
   throughput) suites=(throughput) ;;
   train) suites=(train) ;;
+  models) suites=(models) ;;
   all) suites=(throughput train) ;;
-  *) echo "unknown suite: $suite (throughput, train or all)" >&2; exit 2 ;;
+  *) echo "unknown suite: $suite (throughput, train, models or all)" >&2; exit 2 ;;
 esac
 
 scripts/install_deps.sh cmake g++ make libeigen3-dev libbenchmark-dev libtorch-dev libopenblas-dev \
-  python3 python3-matplotlib
+  python3 python3-matplotlib zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist
 
 build=build/bench-release
 flags=()
@@ -69,6 +73,12 @@ fi
 python=/usr/bin/python3
 [[ -x $python ]] || python=python3
 for name in "${suites[@]}"; do
+  if [[ $name == models ]]; then
+    # Not a Google Benchmark binary: it trains each model for whole epochs and prints its table.
+    echo "=== run models (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+    "${run[@]}" "$build/bench/tapegrad_models_bench" "${extra[@]}"
+    continue
+  fi
   args=(--benchmark_repetitions="$repetitions" --benchmark_display_aggregates_only=true
         --benchmark_enable_random_interleaving=true
         --benchmark_out="$build/$name.json" --benchmark_out_format=json)

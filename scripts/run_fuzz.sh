@@ -3,7 +3,7 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer and runs each for a fixed number of
 # inputs, starting from the committed seeds (tests/fuzz/seeds/<target>/). Exits non-zero
 # on any finding: a crash, a sanitizer report, a leak, an exception other than
-# tg::IOError, an allocation over 256 MB, a timeout. See docs/drafts/fuzz.md.
+# a tg::Error, an allocation over 256 MB, a timeout. See docs/fuzzing.md.
 #
 #   scripts/run_fuzz.sh                  # CI: 100000 inputs per target, seed 1 (about 1-2 minutes)
 #   scripts/run_fuzz.sh 2000000          # a longer run

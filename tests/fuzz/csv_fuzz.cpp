@@ -1,5 +1,5 @@
 // libFuzzer target for the CSV reader (include/tapegrad/data/csv.hpp).
-// Built and run by scripts/run_fuzz.sh; see docs/drafts/fuzz.md.
+// Built and run by scripts/run_fuzz.sh; see docs/fuzzing.md.
 //
 // The contract under test: any text either parses or throws a tg::Error (the reader's
 // tg::IOError). Anything else is a finding: another exception (reported, then abort()),

@@ -1,5 +1,5 @@
 // libFuzzer target for the IDX reader (include/tapegrad/data/idx.hpp), plain and gzip'd.
-// Built and run by scripts/run_fuzz.sh; see docs/drafts/fuzz.md.
+// Built and run by scripts/run_fuzz.sh; see docs/fuzzing.md.
 //
 // The contract under test: any byte string either parses or throws a tg::Error (the
 // reader's tg::IOError, zlib's complaints included). Anything else is a finding: another

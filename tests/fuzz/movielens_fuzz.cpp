@@ -1,5 +1,5 @@
 // libFuzzer target for the MovieLens readers (include/tapegrad/data/movielens.hpp).
-// Built and run by scripts/run_fuzz.sh; see docs/drafts/fuzz.md.
+// Built and run by scripts/run_fuzz.sh; see docs/fuzzing.md.
 //
 // An input is up to four files separated by NUL bytes (no MovieLens file holds one):
 //   users \0 movies \0 ratings [\0 genres]

@@ -1,5 +1,5 @@
 // libFuzzer target for the NumPy readers (include/tapegrad/io/npy.hpp): .npy and .npz.
-// Built and run by scripts/run_fuzz.sh; see docs/drafts/fuzz.md.
+// Built and run by scripts/run_fuzz.sh; see docs/fuzzing.md.
 //
 // One target for both formats: every input goes to read_npy_header, load_npy_from_memory
 // and load_npz_from_memory. Each reader rejects the other's files in a few bytes

@@ -1,5 +1,5 @@
 // libFuzzer target for the safetensors reader (include/tapegrad/io/safetensors.hpp).
-// Built and run by scripts/run_fuzz.sh; see docs/drafts/fuzz.md.
+// Built and run by scripts/run_fuzz.sh; see docs/fuzzing.md.
 //
 // The contract under test: any byte string either loads or throws tg::IOError. Anything
 // else is a finding: another exception type (reported, then abort()), a crash, an
