@@ -57,3 +57,16 @@ inline Tensor positive(const tg::Shape& shape, tg::Generator& gen) {
   tg::NoGradGuard no_grad;
   return tg::rand<double>(shape, gen) + 0.5;
 }
+
+// Both assertions: the exception's type and the words of its message.
+#define TG_CHECK_THROWS(expr, type, text)         \
+  do {                                            \
+    CHECK_THROWS_AS(expr, type);                  \
+    CHECK_THROWS_WITH(expr, TG_CONTAINS(text));   \
+  } while (0)
+
+// 1-D tensors of the given values.
+inline tg::Tensor<std::int64_t> int_vector(const std::vector<std::int64_t>& v) {
+  return tg::from_vector<std::int64_t>(v, {static_cast<std::int64_t>(v.size())});
+}
+inline Tensor double_vector(const std::vector<double>& v) { return values(v, {static_cast<std::int64_t>(v.size())}); }
