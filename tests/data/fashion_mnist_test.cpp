@@ -18,11 +18,8 @@ namespace data_fashion_mnist_test {
 namespace td = tg::data;
 namespace fs = std::filesystem;
 
-#define FASHION_CHECK_FAILS(expr, text)         \
-  do {                                          \
-    CHECK_THROWS_AS(expr, tg::IOError);         \
-    CHECK_THROWS_WITH(expr, TG_CONTAINS(text)); \
-  } while (0)
+// A tg::IOError whose message contains `text`.
+#define FASHION_CHECK_FAILS(expr, text) TG_CHECK_THROWS(expr, tg::IOError, text)
 
 // A fresh directory under the temp directory, removed at the end of the test.
 struct TempDir {
