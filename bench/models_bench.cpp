@@ -93,6 +93,28 @@ void time_evaluation(Run& run, F&& evaluate) {
   }
 }
 
+// Trains for config.epochs epochs in the batch order of (seed, epoch) and returns the mean
+// epoch time. `batch_loss(rows)` builds one batch's loss; the model, its optimizer and the
+// loss's backward are tapegrad's or libtorch's alike (the same method names).
+template <typename Model, typename Optimizer, typename BatchLoss>
+double train_epochs(Model& model, Optimizer& optimizer, std::int64_t samples, const Config& config,
+                    std::uint64_t seed, BatchLoss&& batch_loss) {
+  double seconds = 0;
+  for (int epoch = 0; epoch < config.epochs; ++epoch) {
+    model.train();
+    const auto start = Clock::now();
+    for (const auto& rows : epoch_batches(samples, config.batch, seed, epoch)) {
+      optimizer.zero_grad();
+      auto loss = batch_loss(rows);
+      loss.backward();
+      optimizer.step();
+    }
+    seconds += seconds_since(start) / config.epochs;
+  }
+  model.eval();
+  return seconds;
+}
+
 tg::Tensor<std::int64_t> index_tensor(const std::vector<std::int64_t>& rows) {
   return tg::from_vector<std::int64_t>(rows, {static_cast<std::int64_t>(rows.size())});
 }
@@ -143,20 +165,10 @@ template <typename Model>
 Run tapegrad_images(Model& model, const ImageData& d, const Config& config, std::uint64_t seed) {
   tg::optim::Adam<float> adam(model.parameters(), tg::optim::AdamOptions(1e-3));
   Run run;
-  for (int epoch = 0; epoch < config.epochs; ++epoch) {
-    model.train();
-    const auto start = Clock::now();
-    for (const auto& rows : epoch_batches(d.train_y.numel(), config.batch, seed, epoch)) {
-      const auto index = index_tensor(rows);
-      adam.zero_grad();
-      auto loss = tg::cross_entropy(model.forward(tg::index_select(d.train_x, 0, index)),
-                                    tg::index_select(d.train_y, 0, index));
-      loss.backward();
-      adam.step();
-    }
-    run.epoch_seconds += seconds_since(start) / config.epochs;
-  }
-  model.eval();
+  run.epoch_seconds = train_epochs(model, adam, d.train_y.numel(), config, seed, [&](const auto& rows) {
+    const auto index = index_tensor(rows);
+    return tg::cross_entropy(model.forward(tg::index_select(d.train_x, 0, index)), tg::index_select(d.train_y, 0, index));
+  });
   time_evaluation(run, [&] {
     tg::NoGradGuard no_grad;
     return tg::metrics::accuracy(model.forward(d.test_x), d.test_y);
@@ -173,20 +185,11 @@ Run tapegrad_deepfm(const example::MovieLensInputs<float>& d, const Config& conf
   models::DeepFM<float> model(options);
   tg::optim::Adam<float> adam(model.parameters(), tg::optim::AdamOptions(1e-3));
   Run run;
-  for (int epoch = 0; epoch < config.epochs; ++epoch) {
-    model.train();
-    const auto start = Clock::now();
-    for (const auto& rows : epoch_batches(d.train.labels.numel(), config.batch, seed, epoch)) {
-      const auto index = index_tensor(rows);
-      adam.zero_grad();
-      auto logits = model.forward(tg::index_select(d.train.ids, 0, index), tg::index_select(d.train.genres, 0, index));
-      auto loss = tg::binary_cross_entropy_with_logits(logits, tg::index_select(d.train.labels, 0, index));
-      loss.backward();
-      adam.step();
-    }
-    run.epoch_seconds += seconds_since(start) / config.epochs;
-  }
-  model.eval();
+  run.epoch_seconds = train_epochs(model, adam, d.train.labels.numel(), config, seed, [&](const auto& rows) {
+    const auto index = index_tensor(rows);
+    auto logits = model.forward(tg::index_select(d.train.ids, 0, index), tg::index_select(d.train.genres, 0, index));
+    return tg::binary_cross_entropy_with_logits(logits, tg::index_select(d.train.labels, 0, index));
+  });
   time_evaluation(run, [&] {
     tg::NoGradGuard no_grad;
     return tg::metrics::roc_auc(model.forward(d.test.ids, d.test.genres), d.test.labels);
@@ -290,20 +293,11 @@ Run torch_images(Net& model, const ImageData& d, const Config& config, std::uint
   const auto test_x = to_torch(d.test_x);
   torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(1e-3));
   Run run;
-  for (int epoch = 0; epoch < config.epochs; ++epoch) {
-    model.train();
-    const auto start = Clock::now();
-    for (const auto& rows : epoch_batches(d.train_y.numel(), config.batch, seed, epoch)) {
-      const auto index = torch_index(rows);
-      adam.zero_grad();
-      auto loss = torch::nn::functional::cross_entropy(model.forward(train_x.index_select(0, index)),
-                                                       train_y.index_select(0, index));
-      loss.backward();
-      adam.step();
-    }
-    run.epoch_seconds += seconds_since(start) / config.epochs;
-  }
-  model.eval();
+  run.epoch_seconds = train_epochs(model, adam, d.train_y.numel(), config, seed, [&](const auto& rows) {
+    const auto index = torch_index(rows);
+    return torch::nn::functional::cross_entropy(model.forward(train_x.index_select(0, index)),
+                                                train_y.index_select(0, index));
+  });
   time_evaluation(run, [&] {
     torch::NoGradGuard no_grad;
     const auto logits = model.forward(test_x);
@@ -329,20 +323,11 @@ Run torch_deepfm(const example::MovieLensInputs<float>& d, const Config& config,
   TorchDeepFM model(total, d.genres, static_cast<std::int64_t>(d.field_dims.size()));
   torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(1e-3));
   Run run;
-  for (int epoch = 0; epoch < config.epochs; ++epoch) {
-    model.train();
-    const auto start = Clock::now();
-    for (const auto& rows : epoch_batches(d.train.labels.numel(), config.batch, seed, epoch)) {
-      const auto index = torch_index(rows);
-      adam.zero_grad();
-      auto logits = model.forward(train_ids.index_select(0, index), train_genres.index_select(0, index));
-      auto loss = torch::nn::functional::binary_cross_entropy_with_logits(logits, train_labels.index_select(0, index));
-      loss.backward();
-      adam.step();
-    }
-    run.epoch_seconds += seconds_since(start) / config.epochs;
-  }
-  model.eval();
+  run.epoch_seconds = train_epochs(model, adam, d.train.labels.numel(), config, seed, [&](const auto& rows) {
+    const auto index = torch_index(rows);
+    auto logits = model.forward(train_ids.index_select(0, index), train_genres.index_select(0, index));
+    return torch::nn::functional::binary_cross_entropy_with_logits(logits, train_labels.index_select(0, index));
+  });
   time_evaluation(run, [&] {
     torch::NoGradGuard no_grad;
     return tg::metrics::roc_auc(from_torch(model.forward(test_ids, test_genres)), d.test.labels);
