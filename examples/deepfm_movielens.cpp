@@ -2,7 +2,7 @@
 // Occupation, Zip-code, MovieID, and the genres as a mean-pooled multi-hot field) shared by
 // the first-order terms' table, the factorization-machine term 0.5((sum v)^2 - sum v^2) and a
 // DNN [256, 32] with ReLU; label rating > 3; Adam 1e-3, batch 128, binary cross entropy.
-// Per epoch: test AUC, precision and recall (threshold 0.5 on the probability).
+// Per epoch: test AUC, precision and recall (probability above 0.5, i.e. logit above 0).
 //
 // Data: --movielens DIR reads a downloaded ml-1m or ml-100k
 // (https://grouplens.org/datasets/movielens/); without it, synthetic ml-1m files (the
@@ -60,14 +60,13 @@ int main(int argc, char** argv) {
     model.eval();
     tg::NoGradGuard no_grad;
     const auto logits = model.forward(data.test.ids, data.test.genres);  // the test table in one batch
-    const auto probability = tg::sigmoid(logits);
-    const auto at_half = tg::metrics::ClassificationOptions().threshold(0.5);
-    auc = tg::metrics::roc_auc(logits, data.test.labels);
+    const auto scores = example::binary_scores(logits, data.test.labels);
+    auc = scores.auc;
     report.epoch(epoch, {{"train_loss", train_loss},
                          {"test_loss", tg::binary_cross_entropy_with_logits(logits, data.test.labels).item()},
-                         {"test_auc", auc},
-                         {"test_precision", tg::metrics::precision(probability, data.test.labels, at_half)},
-                         {"test_recall", tg::metrics::recall(probability, data.test.labels, at_half)}});
+                         {"test_auc", scores.auc},
+                         {"test_precision", scores.precision},
+                         {"test_recall", scores.recall}});
   }
   tg::save(model.state_dict(), args.out + "/deepfm_movielens.safetensors");
   std::printf("checkpoint: %s/deepfm_movielens.safetensors\n", args.out.c_str());

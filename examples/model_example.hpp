@@ -12,6 +12,7 @@
 //   --movielens DIR  the MovieLens examples: a downloaded ml-1m or ml-100k directory instead
 //                    of synthetic files
 #include <tapegrad/data/dataloader.hpp>
+#include <tapegrad/metrics.hpp>
 #include <tapegrad/train.hpp>
 
 #include <algorithm>
@@ -66,6 +67,19 @@ double train_epoch(Loader& loader, int epoch, int epochs, std::int64_t max_batch
   }
   bar.finish();
   return bar.mean_loss();
+}
+
+// A binary classifier's test metrics from its logits: the AUC, and precision and recall of
+// "probability > 0.5", which is "logit > 0" (no sigmoid needed).
+struct BinaryScores {
+  double auc = 0, precision = 0, recall = 0;
+};
+template <typename T>
+BinaryScores binary_scores(const tapegrad::Tensor<T>& logits, const tapegrad::Tensor<T>& labels) {
+  namespace metrics = tapegrad::metrics;
+  const auto positive_logit = metrics::ClassificationOptions().threshold(0.0);
+  return {metrics::roc_auc(logits, labels), metrics::precision(logits, labels, positive_logit),
+          metrics::recall(logits, labels, positive_logit)};
 }
 
 // The per-epoch line on stdout and the same record in DIR/log.csv and DIR/log.jsonl.

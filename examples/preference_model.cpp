@@ -106,13 +106,12 @@ int main(int argc, char** argv) {
     model.eval();
     tg::NoGradGuard no_grad;
     const auto logits = model.forward(test_customers, test_products);
-    const auto probability = tg::sigmoid(logits);
-    const auto at_half = tg::metrics::ClassificationOptions().threshold(0.5);
-    auc = tg::metrics::roc_auc(logits, test.label);
+    const auto scores = example::binary_scores(logits, test.label);
+    auc = scores.auc;
     report.epoch(epoch, {{"train_loss", train_loss},
-                         {"test_auc", auc},
-                         {"test_precision", tg::metrics::precision(probability, test.label, at_half)},
-                         {"test_recall", tg::metrics::recall(probability, test.label, at_half)}});
+                         {"test_auc", scores.auc},
+                         {"test_precision", scores.precision},
+                         {"test_recall", scores.recall}});
   }
 
   // The encoders' embeddings, for clustering customers and products outside this program.

@@ -72,13 +72,12 @@ Outcome train(const std::string& name, const models::SplitDeepFM<float>& initial
     bob_model->eval();
     alice.send(test_alice);  // inference crosses the same cut, without gradients
     const auto logits = bob.predict(test_bob, data.test.genres);
-    const auto probability = tg::sigmoid(logits);
-    const auto at_half = tg::metrics::ClassificationOptions().threshold(0.5);
-    outcome.auc = tg::metrics::roc_auc(logits, data.test.labels);
+    const auto scores = example::binary_scores(logits, data.test.labels);
+    outcome.auc = scores.auc;
     report.epoch(epoch, {{"train_loss", train_loss},
-                         {"test_auc", outcome.auc},
-                         {"test_precision", tg::metrics::precision(probability, data.test.labels, at_half)},
-                         {"test_recall", tg::metrics::recall(probability, data.test.labels, at_half)},
+                         {"test_auc", scores.auc},
+                         {"test_precision", scores.precision},
+                         {"test_recall", scores.recall},
                          {"bytes_per_step", outcome.bytes_per_step}});
   }
   tg::save(alice_model->state_dict(), args.out + "/" + name + "/alice.safetensors");
