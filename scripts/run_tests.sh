@@ -10,10 +10,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install_deps.sh libeigen3-dev catch2 libbenchmark-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist cmake g++ make
 jobs=$(nproc)
 
-echo "=== tests (RelWithDebInfo)"
+# Each stage prints how long the one before it took, and the total at the end, so the
+# CI budget (about 20 minutes on 2 cores) can be watched stage by stage.
+stage_name="" stage_start=$SECONDS
+stage() {
+  if [[ -n $stage_name ]]; then
+    echo "--- $stage_name: $((SECONDS - stage_start)) s"
+  fi
+  stage_name=$1 stage_start=$SECONDS
+  [[ -n $1 ]] && echo "=== $1"
+  return 0
+}
+trap 'stage ""; echo "--- total: $SECONDS s"' EXIT
+
+stage "install what is missing"
+scripts/install_deps.sh libeigen3-dev catch2 libbenchmark-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist cmake g++ make
+
+stage "tests (RelWithDebInfo)"
 # -g1 (line tables only) instead of -g: backtraces keep file and line, and the build is
 # about 25% faster (full debug info of these template-heavy tests is 4x larger).
 cmake -S . -B build/tests -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
@@ -21,7 +36,7 @@ cmake -S . -B build/tests -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RE
 cmake --build build/tests -j "$jobs"
 (cd build/tests && ctest --output-on-failure -j "$jobs")
 
-echo "=== benchmark smoke run"
+stage "benchmark smoke run"
 for bench in tapegrad_bench tapegrad_memory_bench tapegrad_scalar_bench tapegrad_throughput_bench tapegrad_train_bench; do
   build/tests/bench/$bench --benchmark_min_time=0.01 >/dev/null
 done
@@ -34,15 +49,15 @@ if [[ ${1:-} == --quick ]]; then
   exit 0
 fi
 
-echo "=== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+stage "tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DTAPEGRAD_SANITIZE=ON \
   -DTAPEGRAD_BUILD_TESTS=ON -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_BENCH=OFF >/dev/null
 cmake --build build/sanitize -j "$jobs"
 (cd build/sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j "$jobs")
 
-echo "=== fuzz: the checkpoint readers under libFuzzer, ASan and UBSan (a fixed number of inputs)"
+stage "fuzz: the readers under libFuzzer, ASan and UBSan (a fixed number of inputs)"
 scripts/run_fuzz.sh
 
-echo "=== consumers: find_package, add_subdirectory, plain -I, C++20"
+stage "consumers: find_package, add_subdirectory, plain -I, C++20"
 scripts/check_consumers.sh
