@@ -41,6 +41,8 @@ namespace tapegrad::detail {
 template <std::size_t Alignment, std::size_t Step, std::size_t MaxBytes>
 class BlockPool {
  public:
+  static constexpr std::size_t kMaxBytes = MaxBytes;
+
   static void* allocate(std::size_t bytes) {
     if (TAPEGRAD_NO_POOL || bytes > MaxBytes) return raw_new(bytes);
     Cache& c = cache_;

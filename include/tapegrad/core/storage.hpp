@@ -1,14 +1,16 @@
 #pragma once
 // Storage: the reference-counted buffer behind one or more tensors (a tensor and
 // its reshaped views share one Storage, and with it one version counter).
-// Every buffer goes through allocate_buffer/free_buffer so the library can count
-// bytes (memory_stats) and, later, recycle small buffers in one place.
+// Every buffer goes through allocate_buffer/free_buffer, which count bytes
+// (memory_stats) and recycle freed buffers: small ones in the thread's BufferPool
+// (core/pool.hpp), large ones in the process's LargeBufferCache (core/buffer_cache.hpp).
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <new>
 
+#include "buffer_cache.hpp"
 #include "pool.hpp"
 
 namespace tapegrad {
@@ -19,6 +21,11 @@ struct MemoryStats {
   std::int64_t current_bytes = 0;
   std::int64_t peak_bytes = 0;
   std::int64_t allocations = 0;  // buffers allocated since program start (approximate with threads)
+  // The large-buffer cache (core/buffer_cache.hpp): bytes kept for reuse (not counted in
+  // current_bytes), and large allocations served from it or from the system.
+  std::int64_t cached_bytes = 0;
+  std::int64_t cache_hits = 0;
+  std::int64_t cache_misses = 0;
 };
 
 namespace detail {
@@ -40,7 +47,9 @@ inline constexpr std::size_t kBufferAlignment = 64;
 inline void* allocate_buffer(std::size_t bytes) {
   if (bytes == 0) return nullptr;
   static_assert(kBufferAlignment == 64, "BufferPool hands out 64-byte aligned blocks");
-  void* p = BufferPool::allocate(bytes);  // small buffers come from the thread's cache
+  // Small buffers come from the thread's cache, large ones from the process's.
+  void* p = TAPEGRAD_NO_POOL || bytes <= BufferPool::kMaxBytes ? BufferPool::allocate(bytes)
+                                                               : LargeBufferCache::instance().allocate(bytes);
   auto& c = memory_counters();
   const auto now = c.current.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed) +
                    static_cast<std::int64_t>(bytes);
@@ -55,7 +64,10 @@ inline void* allocate_buffer(std::size_t bytes) {
 
 inline void free_buffer(void* p, std::size_t bytes) {
   if (!p) return;
-  BufferPool::deallocate(p, bytes);
+  if (TAPEGRAD_NO_POOL || bytes <= BufferPool::kMaxBytes)
+    BufferPool::deallocate(p, bytes);
+  else
+    LargeBufferCache::instance().deallocate(p, bytes);
   memory_counters().current.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
 }
 
@@ -63,7 +75,14 @@ inline void free_buffer(void* p, std::size_t bytes) {
 
 inline MemoryStats memory_stats() {
   auto& c = detail::memory_counters();
-  return {c.current.load(), c.peak.load(), c.allocations.load()};
+  MemoryStats stats{c.current.load(), c.peak.load(), c.allocations.load()};
+  if constexpr (!TAPEGRAD_NO_POOL) {
+    const auto cache = detail::LargeBufferCache::instance().stats();
+    stats.cached_bytes = cache.cached_bytes;
+    stats.cache_hits = cache.hits;
+    stats.cache_misses = cache.misses;
+  }
+  return stats;
 }
 
 // Starts a new peak measurement from the bytes held now.
