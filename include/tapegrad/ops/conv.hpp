@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "../core.hpp"
+#include "../core/gemm.hpp"
 #include "../core/row_gemm.hpp"
 
 namespace tapegrad {
@@ -252,11 +253,11 @@ void wide_image_rows(P* sample, const ConvGeometry& g, std::vector<P*>& rows) {
         rows[static_cast<std::size_t>((c * g.kh + i) * g.kw + j)] = sample + (c * g.h + i * g.dh) * g.w + j * g.dw;
 }
 
-// C[n, m] = A[n, k] B[k, m] on raw row-major buffers: the same Eigen product kernel
-// as matmul's (same expression types, so it is compiled once per program).
+// C[n, m] = A[n, k] B[k, m] on raw row-major buffers: matmul's product (core/gemm.hpp),
+// the kernel dispatched by CPU or the same Eigen product kernel (compiled once per program).
 template <typename T>
 void gemm_into(const T* a, const T* b, T* c, std::int64_t n, std::int64_t k, std::int64_t m) {
-  MatrixMap<T>(c, n, m).noalias() = ConstMatrixMap<T>(a, n, k) * ConstMatrixMap<T>(b, k, m);
+  gemm_row_major(n, m, k, a, b, c);
 }
 
 // Per-thread scratch that only grows (as matmul's transposes): a fresh buffer of
@@ -507,11 +508,16 @@ Tensor<T> weight_grad_kernel(const Tensor<T>& image, const Tensor<T>& signal, co
       samples_to_columns(sm, reordered, nb, signal_channels, L);
       sm = reordered;
     }
-    // dW_g += S_g cols_g^T; Eigen's GEMM reads the row-major cols_g as a column-major
-    // transpose in place, so nothing is copied.
-    for (std::int64_t k = 0; k < G; ++k)
-      MatrixMap<T>(out.data_ptr() + k * k_g * rows_g, k_g, rows_g).noalias() +=
-          ConstMatrixMap<T>(sm + k * k_g * cl, k_g, cl) * ConstMatrixMap<T>(cols + k * rows_g * cl, rows_g, cl).transpose();
+    // dW_g += S_g cols_g^T; both the dispatched kernel and Eigen's GEMM read the row-major
+    // cols_g as a transpose in place, so nothing is copied.
+    for (std::int64_t k = 0; k < G; ++k) {
+      T* dw = out.data_ptr() + k * k_g * rows_g;
+      const T* s_g = sm + k * k_g * cl;
+      const T* cols_g = cols + k * rows_g * cl;
+      if (gemm_dispatched<T>(k_g, rows_g, cl, s_g, cl, 1, cols_g, 1, cl, dw, rows_g, true)) continue;
+      MatrixMap<T>(dw, k_g, rows_g).noalias() +=
+          ConstMatrixMap<T>(s_g, k_g, cl) * ConstMatrixMap<T>(cols_g, rows_g, cl).transpose();
+    }
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../core/gemm.hpp"
 #include "reduction.hpp"
 
 namespace tapegrad {
@@ -101,6 +102,10 @@ Tensor<T> gemm(const char* name, const Tensor<T>& a, const Tensor<T>& b, bool tr
   // faults on every product.
   thread_local std::vector<T> a_transposed, b_transposed;
   auto multiply = [&](const T* pa, std::int64_t rows_a, const T* pb, T* po, std::int64_t rows_out) {
+    // The kernels dispatched by CPU (core/gemm.hpp) read a transposed operand in place.
+    if (gemm_dispatched<T>(rows_out, m, k, pa, trans_a ? 1 : ca, trans_a ? ca : 1, pb, trans_b ? 1 : cb,
+                           trans_b ? cb : 1, po, m, false))
+      return;
     MatrixMap<T> C(po, rows_out, m);
 #if defined(TAPEGRAD_FOLD_TRANSPOSES) && TAPEGRAD_FOLD_TRANSPOSES
     ConstMatrixMap<T> A(pa, trans_a ? ra : rows_a, ca), B(pb, rb, cb);
