@@ -17,9 +17,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <new>
 #include <type_traits>
+#include <vector>
 
 #include "cpu.hpp"
 #include "tensor.hpp"
@@ -41,25 +40,21 @@
 
 namespace tapegrad::detail {
 
-// Per-thread packing buffers that only grow (slot 0: B's block, slot 1: A's block).
-template <typename Scalar>
-Scalar* gemm_scratch(int slot, std::size_t count) {
-  struct Buffer {
-    struct Free {
-      void operator()(Scalar* p) const { ::operator delete(p, std::align_val_t(64)); }
-    };
-    std::unique_ptr<Scalar, Free> data;
-    std::size_t count = 0;
-  };
-  thread_local Buffer buffers[2];
-  Buffer& buffer = buffers[slot];
-  if (buffer.count < count) {
-    buffer.data.reset();
-    buffer.data.reset(static_cast<Scalar*>(::operator new(count * sizeof(Scalar), std::align_val_t(64))));
-    buffer.count = count;
+// Per-thread scratch that only grows: a fresh large buffer per call would cost page
+// faults on every call. `Tag` keeps one user's buffers apart from another's (conv hands
+// its column buffer to the product, which must not reuse it); `Slot` tells apart the
+// buffers one user holds at the same time.
+template <typename T, typename Tag, int Slot>
+T* thread_scratch(std::int64_t n) {
+  thread_local std::vector<T> buffer;
+  if (static_cast<std::int64_t>(buffer.size()) < n) {
+    std::vector<T>().swap(buffer);  // no copy of the old contents
+    buffer.resize(static_cast<std::size_t>(n));
   }
-  return buffer.data.get();
+  return buffer.data();
 }
+
+struct GemmScratch {};  // the packed blocks of B (slot 0) and A (slot 1)
 
 #if TAPEGRAD_GEMM_DISPATCH
 

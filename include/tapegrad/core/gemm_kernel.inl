@@ -82,8 +82,8 @@ inline void gemm(std::int64_t n, std::int64_t m, std::int64_t k, const Scalar* a
                  std::int64_t ldc, bool accumulate) {
   const std::int64_t nc_max = std::min<std::int64_t>(kNC, (m + kNR - 1) / kNR * kNR);
   const std::int64_t mc_max = std::min<std::int64_t>(kMC, (n + kMR - 1) / kMR * kMR);
-  Scalar* packed_b = gemm_scratch<Scalar>(0, static_cast<std::size_t>(kKC * nc_max));
-  Scalar* packed_a = gemm_scratch<Scalar>(1, static_cast<std::size_t>(kKC * mc_max));
+  Scalar* packed_b = thread_scratch<Scalar, GemmScratch, 0>(kKC * nc_max);
+  Scalar* packed_a = thread_scratch<Scalar, GemmScratch, 1>(kKC * mc_max);
   alignas(64) Scalar edge[kMR * kNR];  // a partial tile of C, computed whole, copied in part
   for (std::int64_t jc = 0; jc < m; jc += kNC) {
     const std::int64_t nc = std::min<std::int64_t>(kNC, m - jc);

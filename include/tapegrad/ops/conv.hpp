@@ -260,17 +260,13 @@ void gemm_into(const T* a, const T* b, T* c, std::int64_t n, std::int64_t k, std
   gemm_row_major(n, m, k, a, b, c);
 }
 
-// Per-thread scratch that only grows (as matmul's transposes): a fresh buffer of
-// im2col size per call would cost page faults on every convolution. `Slot` tells
-// apart the buffers one kernel uses at the same time.
+// The convolutions' per-thread scratch (core/gemm.hpp's thread_scratch, apart from the
+// product's own packing buffers). `Slot` tells apart the buffers one kernel uses at the
+// same time.
+struct ConvScratch {};
 template <typename T, int Slot>
 T* conv_scratch(std::int64_t n) {
-  thread_local std::vector<T> buffer;
-  if (static_cast<std::int64_t>(buffer.size()) < n) {
-    std::vector<T>().swap(buffer);  // no copy of the old contents
-    buffer.resize(static_cast<std::size_t>(n));
-  }
-  return buffer.data();
+  return thread_scratch<T, ConvScratch, Slot>(n);
 }
 
 template <typename T>
