@@ -2,7 +2,7 @@
 # Installs what is missing, then builds and runs the whole test suite:
 #   1. the Catch2 tests, examples and benchmark (RelWithDebInfo, warnings as errors);
 #   2. each benchmark once, as a smoke test;
-#   3. the tests again under AddressSanitizer + UndefinedBehaviorSanitizer (leaks too);
+#   3. the tests again under AddressSanitizer + UndefinedBehaviorSanitizer (leaks too), built by clang;
 #   4. the checkpoint readers fuzzed for a fixed number of inputs (scripts/run_fuzz.sh);
 #   5. the three ways to consume tapegrad (find_package, add_subdirectory, plain -I)
 #      and a C++20 build.
@@ -49,11 +49,16 @@ if [[ ${1:-} == --quick ]]; then
   exit 0
 fi
 
-stage "tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DTAPEGRAD_SANITIZE=ON \
-  -DTAPEGRAD_BUILD_TESTS=ON -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_BENCH=OFF >/dev/null
-cmake --build build/sanitize -j "$jobs"
-(cd build/sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+stage "tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang)"
+# clang 14 builds the instrumented tests in a quarter of g++'s time (one test_ops batch at
+# -O0 with both sanitizers: 40 s against 106-146 s; the whole stage about 4 minutes
+# against 16), and the suite is then compiled by both compilers. The fuzz stage needs
+# clang 14 anyway. Line tables only: stack traces keep file and line.
+scripts/install_deps.sh clang-14
+CXX=clang++-14 cmake -S . -B build/sanitize-clang -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-gline-tables-only" \
+  -DTAPEGRAD_SANITIZE=ON -DTAPEGRAD_BUILD_TESTS=ON -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_BENCH=OFF >/dev/null
+cmake --build build/sanitize-clang -j "$jobs"
+(cd build/sanitize-clang && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j "$jobs")
 
 stage "fuzz: the readers under libFuzzer, ASan and UBSan (a fixed number of inputs)"

@@ -23,7 +23,7 @@ TEST_CASE("Adadelta: trajectories equal PyTorch's formula") {
   for (auto [rho, wd] : {std::pair{0.9, 0.0}, std::pair{0.5, 0.1}}) {
     INFO("rho " << rho << " wd " << wd);
     const auto o = optim::AdadeltaOptions(1.0).rho(rho).weight_decay(wd);
-    check_both(MAKE_BOTH(Adadelta, o), [&] { return adadelta_reference(1.0, rho, 1e-6, wd); });
+    check_both(MAKE_BOTH(Adadelta, o), [&, rho = rho, wd = wd] { return adadelta_reference(1.0, rho, 1e-6, wd); });
   }
 }
 

@@ -21,7 +21,7 @@ TEST_CASE("Adagrad: trajectories equal PyTorch's formula") {
   for (auto [lr_decay, wd, init] : {std::tuple{0.0, 0.0, 0.0}, std::tuple{0.1, 0.05, 0.5}}) {
     INFO("lr_decay " << lr_decay << " wd " << wd << " initial " << init);
     const auto o = optim::AdagradOptions(0.1).lr_decay(lr_decay).weight_decay(wd).initial_accumulator_value(init);
-    check_both(MAKE_BOTH(Adagrad, o), [&] { return adagrad_reference(0.1, lr_decay, wd, init, 1e-10); });
+    check_both(MAKE_BOTH(Adagrad, o), [&, lr_decay = lr_decay, wd = wd, init = init] { return adagrad_reference(0.1, lr_decay, wd, init, 1e-10); });
   }
   CHECK_THROWS_WITH(optim::Adagrad<double>({tg::zeros<double>({1}, tg::requires_grad())}, optim::AdagradOptions().lr_decay(-1)),
                     TG_CONTAINS("Adagrad: invalid lr_decay -1"));

@@ -30,7 +30,7 @@ TEST_CASE("NAdam: trajectories equal PyTorch's formula; mu_product is saved and 
     optim::NAdamOptions o(2e-2);
     o.weight_decay(wd);
     o.momentum_decay(psi);
-    check_both(MAKE_BOTH(NAdam, o), [&] { return nadam_reference(2e-2, 0.9, 0.999, 1e-8, wd, psi); });
+    check_both(MAKE_BOTH(NAdam, o), [&, wd = wd, psi = psi] { return nadam_reference(2e-2, 0.9, 0.999, 1e-8, wd, psi); });
   }
   auto p = tg::ones<double>({2}, tg::requires_grad());
   optim::NAdam<double> opt({p});

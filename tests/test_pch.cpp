@@ -1,0 +1,1 @@
+// The target that compiles tests/test_pch.hpp once; the test executables reuse it.
