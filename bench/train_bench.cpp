@@ -72,14 +72,9 @@
 // Only with glibc (the __libc_* entry points), and not under AddressSanitizer, which
 // replaces malloc itself: otherwise nothing is replaced and the heap counters are left
 // out.
-#if !defined(__GLIBC__) || defined(__SANITIZE_ADDRESS__)
+#if !defined(__GLIBC__) || TAPEGRAD_ASAN
 #define TRAIN_BENCH_COUNT_HEAP 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TRAIN_BENCH_COUNT_HEAP 0
-#endif
-#endif
-#ifndef TRAIN_BENCH_COUNT_HEAP
+#else
 #define TRAIN_BENCH_COUNT_HEAP 1
 #endif
 

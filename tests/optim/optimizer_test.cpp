@@ -9,17 +9,9 @@
 namespace optim = tg::optim;
 
 // Counts heap allocations of the whole test program (this executable only). Under
-// AddressSanitizer, which owns operator new, the count is not taken (GCC says so with
-// __SANITIZE_ADDRESS__, clang with __has_feature).
+// AddressSanitizer, which owns operator new, the count is not taken.
 static std::atomic<long> g_allocations{0};
-#if defined(__SANITIZE_ADDRESS__)
-#define TAPEGRAD_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TAPEGRAD_UNDER_ASAN 1
-#endif
-#endif
-#if defined(TAPEGRAD_UNDER_ASAN)
+#if TAPEGRAD_ASAN
 #define TAPEGRAD_COUNTS_ALLOCATIONS 0
 #else
 #define TAPEGRAD_COUNTS_ALLOCATIONS 1

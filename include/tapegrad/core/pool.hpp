@@ -21,17 +21,20 @@
 
 #include "error.hpp"
 
-#if !defined(TAPEGRAD_NO_POOL)
+// TAPEGRAD_ASAN: 1 under AddressSanitizer (g++ says so with __SANITIZE_ADDRESS__, clang
+// with __has_feature), else 0. Code that replaces or counts allocations tests it too.
 #if defined(__SANITIZE_ADDRESS__)
-#define TAPEGRAD_NO_POOL 1
+#define TAPEGRAD_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define TAPEGRAD_NO_POOL 1
+#define TAPEGRAD_ASAN 1
 #endif
 #endif
+#if !defined(TAPEGRAD_ASAN)
+#define TAPEGRAD_ASAN 0
 #endif
 #if !defined(TAPEGRAD_NO_POOL)
-#define TAPEGRAD_NO_POOL 0
+#define TAPEGRAD_NO_POOL TAPEGRAD_ASAN
 #endif
 
 namespace tapegrad::detail {
