@@ -28,8 +28,11 @@ TEST_CASE("value_and_grad and grad", "[functional]") {
   // An input f ignores gets zeros.
   auto g = tg::grad([](const Tensors& in) { return in[0].sum(); }, Tensors{x, y});
   require_values(g[1], {0, 0});
-  // A one-tensor callable works too.
+  // A one-tensor callable works too, with the inputs as a list or as the one tensor.
   require_values(tg::grad([](const Tensor& t) { return (t * t).sum(); }, Tensors{x})[0], {2, 4});
+  const Tensor single = tg::grad([](const Tensor& t) { return (t * t * t).sum(); }, x);
+  CHECK(single.shape() == x.shape());
+  require_values(single, {3, 12});  // 3 x^2
 
   // create_graph: the gradient is differentiable w.r.t. the original inputs.
   auto gg = tg::grad(f, Tensors{x, y}, /*create_graph=*/true);
@@ -74,6 +77,9 @@ TEST_CASE("jacobian in reverse and forward mode", "[functional]") {
     auto j = tg::jacobian(linear_map, Tensors{x}, strategy);
     CHECK(j[0].shape() == tg::Shape{3, 2});
     require_values(j[0], a.to_vector(), 1e-14);
+    // One tensor in: the Jacobian itself.
+    const auto one = tg::jacobian([&](const Tensor& t) { return tg::matmul(a, t); }, x, strategy);
+    require_values(one, a.to_vector(), 1e-14);
   }
   // Shapes: output.shape + input.shape; an element-wise map has a diagonal Jacobian.
   auto m = values({1, 2, 3, 4}, {2, 2});
@@ -107,6 +113,11 @@ TEST_CASE("hessian and hvp", "[functional]") {
   auto r = tg::hvp([](const Tensors& in) { return rosenbrock(in[0]); }, Tensors{p}, Tensors{v});
   CHECK(r.value.item() == Approx(std::pow(1 - x, 2) + 100 * std::pow(y - x * x, 2)).epsilon(1e-14));
   require_values(r.grads[0], {h.at({0, 0}) * 0.3 + h.at({0, 1}) * -2, h.at({1, 0}) * 0.3 + h.at({1, 1}) * -2}, 1e-10);
+
+  // One tensor in, one tensor out: hvp(f, x, v).
+  const auto one = tg::hvp([](const Tensor& t) { return rosenbrock(t); }, p, v);
+  CHECK(one.value.item() == Approx(r.value.item()).epsilon(1e-15));
+  require_values(one.product, r.grads[0].to_vector(), 1e-12);
 
   // Two inputs: the blocks H[i][j], symmetric.
   auto a = values({0.5, -0.2}, {2}), b = values({1.5}, {1});

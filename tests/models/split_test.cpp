@@ -45,7 +45,7 @@ TEST_CASE("top-k per row keeps exactly the k largest |values| and zeros the rest
 }
 
 TEST_CASE("fp16: IEEE half rounding to nearest even, error within 2^-11 relative, 2 bytes a value") {
-  using models::wire::float_to_half;
+  using tapegrad::detail::float_to_half;  // io/file.hpp: the wire's fp16 rounding
   CHECK(float_to_half(1.0f) == 0x3c00);
   CHECK(float_to_half(-2.0f) == 0xc000);
   CHECK(float_to_half(65504.0f) == 0x7bff);                // the largest half

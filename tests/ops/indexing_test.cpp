@@ -50,6 +50,8 @@ TEST_CASE("slice, narrow and select", "[indexing][slice]") {
   require_values(x.narrow(0, -1, 1), {8, 9, 10, 11});
   CHECK_THROWS_AS(x.narrow(1, 3, 2), tg::IndexError);
   CHECK_THROWS_WITH(x.narrow(1, 3, 2), TG_CONTAINS("narrow: start 3 + length 2 exceeds dimension 1 of size 4"));
+  // A negative length is named as such (it once read "start 1 + length -1 exceeds ...").
+  TG_CHECK_THROWS(x.narrow(1, 1, -1), tg::IndexError, "narrow: length must be non-negative, got -1 (dimension 1 of size 4)");
 
   auto row = x.select(0, -1);
   CHECK(row.shape() == tg::Shape{4});
@@ -75,6 +77,10 @@ TEST_CASE("cat and stack", "[indexing][cat]") {
   auto c = tg::cat<double>({a, b}, 1);
   CHECK(c.shape() == tg::Shape{2, 3});
   require_values(c, {0, 1, 0, 2, 3, 1});
+  // The natural spelling, without naming T: a braced list deduces it.
+  require_values(tg::cat({a, b}, 1), {0, 1, 0, 2, 3, 1});
+  require_values(tg::stack({b, b}, 0), {0, 1, 0, 1});
+  require_values(tg::cat(std::vector<Tensor>{a, b}, 1), {0, 1, 0, 2, 3, 1});
   CHECK(grad_fn_name(c) == "CatBackward0");
   (c * values({1, 2, 3, 4, 5, 6}, {2, 3})).sum().backward();
   require_values(a.grad(), {1, 2, 4, 5});
@@ -221,6 +227,9 @@ TEST_CASE("gather, scatter_add and take_along_dim", "[indexing][gather]") {
   // take_along_dim broadcasts: one index row for every row of x.
   auto t = tg::take_along_dim(x, ids({2, 0}, {1, 2}), 1);
   require_values(t, {2, 0, 5, 3});
+  // Its errors are its own, not gather's, which it calls.
+  CHECK_THROWS_AS(tg::take_along_dim(x, ids({3, 0}, {1, 2}), 1), tg::IndexError);
+  CHECK_THROWS_WITH(tg::take_along_dim(x, ids({3, 0}, {1, 2}), 1), TG_CONTAINS("take_along_dim: "));
 
   tg::Generator gen(5);
   const auto fg = [&](const Tensors& in) { return tg::gather(in[0], 0, ids({1, 0, 1, 1}, {2, 2})); };

@@ -294,7 +294,7 @@ TEST_CASE("matmul: shape errors", "[linalg][matmul][errors]") {
   // Batch dims that do not broadcast.
   REQUIRE_THROWS_AS(tg::matmul(tg::ones<double>({2, 2, 3}), tg::ones<double>({3, 3, 2})), tg::ShapeError);
   REQUIRE_THROWS_WITH(tg::matmul(tg::ones<double>({2, 2, 3}), tg::ones<double>({3, 3, 2})),
-                      TG_CONTAINS("matmul: shapes [2] and [3] cannot be broadcast together"));
+                      TG_CONTAINS("matmul: the batch dimensions [2] and [3] of shapes [2, 2, 3] and [3, 3, 2] cannot be broadcast together"));
   // 0-d operands.
   const auto s = tg::scalar_tensor<double>(2.0);
   REQUIRE_THROWS_AS(tg::matmul(s, tg::ones<double>({3})), tg::ShapeError);

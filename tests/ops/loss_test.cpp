@@ -86,6 +86,22 @@ TEST_CASE("binary_cross_entropy", "[loss][bce]") {
   auto probs = tg::rand<double>({2, 3}, gen) * 0.8 + 0.1, soft = tg::rand<double>({2, 3}, gen);
   CHECK_GRAD(f, probs, soft);
   CHECK_GRADGRAD(f, probs, soft);
+  // A saturated sigmoid: sigmoid(40) is 1 in double. The loss is finite (70) and so is the
+  // gradient: PyTorch 1.13 gives loss 70 and gradient 0 here; the clamped logs' chain rule
+  // once gave 0 * inf = nan.
+  auto z = values({40}, {1}, true);
+  auto saturated = tg::binary_cross_entropy(tg::sigmoid(z), values({0.3}, {1}));
+  CHECK(saturated.item() == Approx(70.0).epsilon(1e-14));
+  saturated.backward();
+  CHECK(z.grad().item() == 0.0);
+  // dl/dp = (p - y) / max(p (1 - p), 1e-12) at p = 1, 0 and 0.5 (PyTorch: 7e11, -3e11, 0.8);
+  // dl/dy = log(1 - p) - log p with the forward's clamped logs: -100, 100 and 0.
+  auto edge = values({1, 0, 0.5}, {3}, true), soft_y = values({0.3, 0.3, 0.3}, {3}, true);
+  auto edge_loss = tg::binary_cross_entropy(edge, soft_y, Tensor(), R::sum);
+  CHECK(edge_loss.item() == Approx(70 + 30 + std::log(2.0)).epsilon(1e-14));
+  edge_loss.backward();
+  require_values(edge.grad(), {7e11, -3e11, 0.8}, 1e-3);
+  require_values(soft_y.grad(), {-100, 100, 0}, 1e-12);
   CHECK_THROWS_AS(tg::binary_cross_entropy(values({1.5}, {1}), values({1}, {1})), tg::ValueError);
   CHECK_THROWS_WITH(tg::binary_cross_entropy(values({-0.1}, {1}), values({1}, {1})),
                     TG_CONTAINS("binary_cross_entropy: input values must be probabilities in [0, 1], got -0.1"));
@@ -143,6 +159,13 @@ TEST_CASE("cross_entropy and nll_loss with class indices", "[loss][cross_entropy
   const double s0 = 3 * log_sum_exp({1, 2, 3}) - 6, s1 = 3 * log_sum_exp({0.5, -1, 2}) - 1.5;
   CHECK(tg::cross_entropy(logits, target, Tensor(), -100, R::mean, eps).item() ==
         Approx((1 - eps) * (l0 + l1) / 2 + eps / 3 * (s0 + s1) / 2).epsilon(1e-13));
+  // With an ignored sample the smoothing term's mean is over the kept samples too, as in
+  // PyTorch 1.12 on (it once divided by all samples: 1.5848 where PyTorch gives 1.7698).
+  const double kept1 = log_sum_exp({0.5, -1, 2}) + 1;  // sample 1, target 1
+  CHECK(tg::cross_entropy(logits, ids({2, 1}, {2}), Tensor(), 2, R::mean, 0.3).item() ==
+        Approx(0.7 * kept1 + 0.3 / 3 * s1).epsilon(1e-13));
+  CHECK(tg::cross_entropy(logits, ids({2, 1}, {2}), Tensor(), 2, R::sum, 0.3).item() ==
+        Approx(0.7 * kept1 + 0.3 / 3 * s1).epsilon(1e-13));
 
   // Extreme logits: exact, no nan.
   auto extreme = values({1000, -1000}, {1, 2});
@@ -241,6 +264,16 @@ TEST_CASE("cosine similarity and embedding loss, margin ranking", "[loss][cosine
   CHECK_THROWS_AS(tg::cosine_embedding_loss(a, b, values({1, 0}, {2})), tg::ValueError);
   CHECK_THROWS_AS(tg::cosine_embedding_loss(a, b, values({1}, {1})), tg::ShapeError);
   CHECK_THROWS_AS(tg::cosine_similarity(a, values({1, 2, 3}, {3})), tg::ShapeError);
+
+  // The norms are those of the broadcast vectors, as in PyTorch: [[1, 1]] against [[1]]
+  // compares [1, 1] with [1, 1] (once 1.4142, the norm of the unbroadcast [1]).
+  CHECK(tg::cosine_similarity(values({1, 1}, {1, 2}), values({1}, {1, 1}), 1).item() == Approx(1.0).epsilon(1e-15));
+  require_values(tg::cosine_similarity(tg::ones<double>({2, 3}), tg::ones<double>({3}), 1), {1, 1}, 1e-15);
+  // [[3, 4]] against a broadcast [1]: cos = (3 + 4) / (5 sqrt 2).
+  CHECK(tg::cosine_similarity(values({3, 4}, {1, 2}), values({1}, {1}), 1).item() ==
+        Approx(7 / (5 * std::sqrt(2.0))).epsilon(1e-14));
+  CHECK_GRAD(fc, tg::randn<double>({2, 3}, gen), tg::randn<double>({2, 1}, gen));
+  CHECK_GRADGRAD(fc, tg::randn<double>({1, 3}, gen), tg::randn<double>({2, 1}, gen));
 }
 
 TEST_CASE("losses in float", "[loss][float]") {

@@ -1,5 +1,6 @@
 #include "test_util.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace ops_shape_test {
@@ -364,6 +365,83 @@ TEST_CASE("permute: values, names, gradients and errors", "[shape][permute]") {
   REQUIRE_THROWS_AS(x.permute({0, 1, 3}), tg::IndexError);
 }
 
+namespace {
+
+// out[j] = x[i] where out's multi-index j reads x at i[perm[d]] = j[d]: the definition
+// of permute, one element at a time.
+std::vector<double> permute_reference(const Tensor& x, const std::vector<std::int64_t>& perm) {
+  const tg::Shape& in = x.shape();
+  const std::size_t rank = in.size();
+  const tg::Shape strides = tg::detail::strides_of(in);
+  tg::Shape out_shape(rank), out_index(rank, 0), in_index(rank);
+  for (std::size_t d = 0; d < rank; ++d) out_shape[d] = in[static_cast<std::size_t>(perm[d])];
+  std::vector<double> out;
+  for (std::int64_t e = 0; e < x.numel(); ++e) {
+    for (std::size_t d = 0; d < rank; ++d) in_index[static_cast<std::size_t>(perm[d])] = out_index[d];
+    std::int64_t offset = 0;
+    for (std::size_t d = 0; d < rank; ++d) offset += in_index[d] * strides[d];
+    out.push_back(x.data_ptr()[offset]);
+    for (std::size_t d = rank; d-- > 0;) {  // the next multi-index of out, row-major
+      if (++out_index[d] < out_shape[d]) break;
+      out_index[d] = 0;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("permute family: every permutation up to rank 4 against a reference loop", "[shape][permute]") {
+  // The identity permutation of a 2-D tensor once returned [[0, 3, 0], [1, 4, 0]]: the
+  // 2-D path transposed whatever the permutation.
+  CHECK(tg::arange<double>(0, 6).reshape({2, 3}).permute({0, 1}).to_vector() == std::vector<double>{0, 1, 2, 3, 4, 5});
+  const tg::Shape sizes{2, 3, 4, 5};
+  for (std::size_t rank = 0; rank <= 4; ++rank) {
+    const tg::Shape shape(sizes.begin(), sizes.begin() + static_cast<std::ptrdiff_t>(rank));
+    const Tensor x = tg::arange<double>(static_cast<double>(tg::detail::numel_of(shape))).reshape(shape);
+    std::vector<std::int64_t> perm(rank);
+    for (std::size_t d = 0; d < rank; ++d) perm[d] = static_cast<std::int64_t>(d);
+    do {
+      INFO("rank " << rank << ", perm " << tg::to_string(tg::Shape(perm.begin(), perm.end())));
+      const Tensor y = x.permute(perm);
+      for (std::size_t d = 0; d < rank; ++d) CHECK(y.shape()[d] == shape[static_cast<std::size_t>(perm[d])]);
+      CHECK(y.to_vector() == permute_reference(x, perm));
+    } while (std::next_permutation(perm.begin(), perm.end()));
+    // transpose(i, j) is the permutation swapping i and j; movedim(i, j) moves one dimension.
+    for (std::size_t i = 0; i < rank; ++i)
+      for (std::size_t j = 0; j < rank; ++j) {
+        INFO("rank " << rank << ", dims " << i << " and " << j);
+        std::vector<std::int64_t> swap(rank);
+        for (std::size_t d = 0; d < rank; ++d) swap[d] = static_cast<std::int64_t>(d);
+        std::swap(swap[i], swap[j]);
+        CHECK(x.transpose(static_cast<std::int64_t>(i), static_cast<std::int64_t>(j)).to_vector() ==
+              permute_reference(x, swap));
+        std::vector<std::int64_t> moved;
+        for (std::size_t d = 0; d < rank; ++d)
+          if (d != i) moved.push_back(static_cast<std::int64_t>(d));
+        moved.insert(moved.begin() + static_cast<std::ptrdiff_t>(j), static_cast<std::int64_t>(i));
+        const Tensor m = tg::movedim(x, static_cast<std::int64_t>(i), static_cast<std::int64_t>(j));
+        CHECK(m.to_vector() == permute_reference(x, moved));
+        CHECK(m.shape()[j] == shape[i]);
+      }
+  }
+}
+
+TEST_CASE("movedim: several dimensions, gradients and errors", "[shape][permute]") {
+  const Tensor x = tg::arange<double>(24).reshape({2, 3, 4});
+  // PyTorch: torch.movedim(x, (0, 1), (2, 0)).shape == (3, 4, 2)
+  const Tensor y = tg::movedim(x, {0, 1}, {2, 0});
+  CHECK(y.shape() == tg::Shape{3, 4, 2});
+  CHECK(y.to_vector() == x.permute({1, 2, 0}).to_vector());
+  CHECK(tg::movedim(x, -1, 0).shape() == tg::Shape{4, 2, 3});
+  CHECK(tg::movedim(tg::scalar_tensor<double>(3.0), 0, -1).item() == 3.0);
+  tg::Generator gen(5);
+  CHECK_GRAD([](const Tensors& in) { return tg::movedim(in[0], {0, 2}, {1, 0}); }, tg::randn<double>({2, 3, 4}, gen));
+  TG_CHECK_THROWS(tg::movedim(x, {0, 0}, {1, 2}), tg::ShapeError, "movedim: source [0, 0] and destination [1, 2] must each name a dimension at most once");
+  TG_CHECK_THROWS(tg::movedim(x, {0}, {1, 2}), tg::ShapeError, "movedim: source [0] and destination [1, 2] must name as many dimensions");
+  CHECK_THROWS_AS(tg::movedim(x, 3, 0), tg::IndexError);
+}
+
 TEST_CASE("squeeze and unsqueeze: shapes, shared storage, gradients and errors", "[shape][squeeze]") {
   auto x = values({1, 2, 3}, {1, 3, 1}, true);
   auto all = x.squeeze();
@@ -391,6 +469,8 @@ TEST_CASE("squeeze and unsqueeze: shapes, shared storage, gradients and errors",
   CHECK_GRAD([](const Tensors& in) { return in[0].unsqueeze(0); }, tg::randn<double>({}, gen));
   REQUIRE_THROWS_AS(all.unsqueeze(3), tg::IndexError);
   REQUIRE_THROWS_WITH(all.unsqueeze(-3), TG_CONTAINS("unsqueeze: dimension -3 is out of range"));
+  // The message counts the tensor's own dimensions, not the rank + 1 the new dim ranges over.
+  REQUIRE_THROWS_WITH(all.unsqueeze(3), TG_CONTAINS("unsqueeze: dimension 3 is out of range for a tensor with 1 dimension (shape [3]); expected a dim in [-2, 1]"));
   REQUIRE_THROWS_AS(x.squeeze(3), tg::IndexError);
 }
 

@@ -129,6 +129,10 @@ TEST_CASE("sign", "[unary][sign]") {
   // Piecewise constant: the gradient is 0 everywhere, also at the jump.
   y.sum().backward();
   require_values(x.grad(), {0, 0, 0, 0, 0});
+  // Zeros, not g * 0: an infinite upstream gradient gives 0 (PyTorch too), not nan.
+  auto w = values({1, -2}, {2}, true);
+  tg::sign(w).backward(values({std::numeric_limits<double>::infinity(), 1}, {2}));
+  require_values(w.grad(), {0, 0});
 
   // Away from 0 the numerical derivative is 0 too. sign has no useful second
   // derivative to check (its backward does not depend on x).

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -139,6 +140,12 @@ std::vector<Tensor<T>> grad(F f, std::initializer_list<Tensor<T>> inputs, bool c
   return value_and_grad(f, std::vector<Tensor<T>>(inputs), create_graph).grads;
 }
 
+// One tensor in, its gradient out: tg::grad(f, x) for f taking `const Tensor<T>&`.
+template <typename T, typename F, typename = std::enable_if_t<std::is_invocable_v<F&, const Tensor<T>&>>>
+Tensor<T> grad(F f, const Tensor<T>& x, bool create_graph = false) {
+  return value_and_grad(f, std::vector<Tensor<T>>{x}, create_graph).grads[0];
+}
+
 // f's outputs and v^T J: the gradient of sum_k <outputs_k, v_k> w.r.t. each input.
 template <typename T, typename F>
 OutputsAndProducts<T> vjp(F f, const std::vector<Tensor<T>>& inputs, const std::vector<Tensor<T>>& v,
@@ -230,6 +237,13 @@ std::vector<Tensor<T>> jacobian(F f, const std::vector<Tensor<T>>& inputs,
   return result;
 }
 
+// The Jacobian of f with respect to one tensor: shape f(x).shape + x.shape.
+template <typename T, typename F, typename = std::enable_if_t<std::is_invocable_v<F&, const Tensor<T>&>>>
+Tensor<T> jacobian(F f, const Tensor<T>& x, JacobianStrategy strategy = JacobianStrategy::automatic,
+                   bool create_graph = false) {
+  return jacobian(f, std::vector<Tensor<T>>{x}, strategy, create_graph)[0];
+}
+
 // The Hessian of scalar f: H[i][j] = d^2 f / (d input_i d input_j), of shape
 // input_i.shape + input_j.shape (reverse over reverse: one double backward per
 // input element).
@@ -283,6 +297,18 @@ ValueAndGrad<T> hvp(F f, const std::vector<Tensor<T>>& inputs, const std::vector
   }
   std::vector<Tensor<T>> products = detail::gradients<T>({inner}, leaves, {ones_like(inner)}, create_graph);
   return {create_graph ? value : value.detach(), std::move(products)};
+}
+
+// hvp with respect to one tensor: f(x) and H v, both single tensors.
+template <typename T>
+struct ValueAndProduct {
+  Tensor<T> value;
+  Tensor<T> product;
+};
+template <typename T, typename F, typename = std::enable_if_t<std::is_invocable_v<F&, const Tensor<T>&>>>
+ValueAndProduct<T> hvp(F f, const Tensor<T>& x, const Tensor<T>& v, bool create_graph = false) {
+  ValueAndGrad<T> r = hvp(f, std::vector<Tensor<T>>{x}, std::vector<Tensor<T>>{v}, create_graph);
+  return {std::move(r.value), std::move(r.grads[0])};
 }
 
 }  // namespace tapegrad

@@ -82,10 +82,11 @@ class GraphTask {
 
   // Clears and releases the nodes this pass owned, whatever happens.
   ~GraphTask() {
-    for (Node<T>* n : claimed_) {
+    for (const std::shared_ptr<Node<T>>& n : claimed_) {
       Access::scratch(*n) = NodeScratch<T>();
       Access::owner(*n).store(nullptr, std::memory_order_release);
     }
+    claimed_.clear();  // may destroy nodes no graph holds any more, after their owner_ is reset
     running_task<T>() = enclosing_;
   }
 
@@ -229,7 +230,8 @@ class GraphTask {
     }
     if (check_anomaly_) check_leaf_gradient(op, acc, grads[0]);
     if (scratch(acc).captured) capture(acc, grads, targets, captured);
-    if (!capturing_) leaf_updates_.emplace_back(&acc, std::move(grads[0]));
+    if (!capturing_)
+      leaf_updates_.emplace_back(std::static_pointer_cast<AccumulateGrad<T>>(acc.shared_from_this()), std::move(grads[0]));
   }
 
   // A non-leaf's hooks run on the gradient of output k of its grad_fn before the rule
@@ -335,7 +337,10 @@ class GraphTask {
       if (it != shared_.end()) return it->second;
     }
     if (current == nullptr && owner.compare_exchange_strong(current, this, std::memory_order_acquire)) {
-      claimed_.push_back(&node);
+      // Owned, not pointed to: a node this pass claimed may otherwise die before the pass
+      // resets it in ~GraphTask (an input's fresh accumulator, held only by run()'s
+      // targets, or a leaf's accumulator shared with a graph another thread drops).
+      claimed_.push_back(node.shared_from_this());
       return Access::scratch(node);
     }
     return shared_[&node];
@@ -346,12 +351,12 @@ class GraphTask {
   bool capturing_ = false;
   GraphTask* enclosing_;  // the pass running on this thread when this one started
   std::vector<Node<T>*> post_order_;
-  std::vector<Node<T>*> claimed_;  // nodes whose owner_ is this pass
+  std::vector<std::shared_ptr<Node<T>>> claimed_;  // nodes whose owner_ is this pass
   std::vector<Tensor<T>> grads_, input_grads_;           // the running node's gradients in and out
   std::vector<std::vector<Tensor<T>>> spare_buffers_;    // emptied gradient vectors, for reuse
   std::unordered_map<Node<T>*, NodeScratch<T>> shared_;
   // Deferred so that a backward that throws leaves every .grad as it was.
-  std::vector<std::pair<AccumulateGrad<T>*, Tensor<T>>> leaf_updates_;
+  std::vector<std::pair<std::shared_ptr<AccumulateGrad<T>>, Tensor<T>>> leaf_updates_;
   std::vector<std::pair<std::shared_ptr<TensorImpl<T>>, Tensor<T>>> retained_updates_;
 };
 

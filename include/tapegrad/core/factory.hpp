@@ -5,7 +5,9 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "kernels.hpp"
@@ -24,6 +26,20 @@ class Generator {
  private:
   std::mt19937_64 engine_;
 };
+
+namespace detail {
+// Uniform in [0, bound) by rejection, unbiased: the top `2^64 mod bound` outputs are
+// redrawn. std::uniform_int_distribution differs between standard libraries; this gives
+// the same numbers everywhere mt19937_64 does (the standard fixes its output), so a
+// seeded shuffle or split is the same on every platform.
+inline std::uint64_t uniform_below(std::mt19937_64& engine, std::uint64_t bound) {
+  const std::uint64_t reject_from = std::uint64_t(0) - (std::uint64_t(0) - bound) % bound;  // = 2^64 - (2^64 mod bound)
+  for (;;) {
+    const std::uint64_t r = engine();
+    if (reject_from == 0 || r < reject_from) return r % bound;
+  }
+}
+}  // namespace detail
 
 inline Generator& default_generator() {
   thread_local Generator generator;
@@ -81,10 +97,32 @@ template <typename T = double>
 Tensor<T> arange(detail::type_identity_t<T> start, detail::type_identity_t<T> end,
                  detail::type_identity_t<T> step = T(1), TensorOptions options = {}) {
   if (step == T(0)) detail::fail<ValueError>("arange: step must be nonzero");
+  if (!std::isfinite(static_cast<double>(start)) || !std::isfinite(static_cast<double>(end)) ||
+      !std::isfinite(static_cast<double>(step)))
+    detail::fail<ValueError>("arange: start, end and step must be finite, got start ", start, ", end ", end,
+                             ", step ", step);
   if ((step > 0 && start > end) || (step < 0 && start < end))
     detail::fail<ValueError>("arange: the range from ", start, " to ", end, " is empty in the direction of step ",
                              step, "; swap start and end or negate step");
-  const auto n = static_cast<std::int64_t>(std::ceil(static_cast<double>(end - start) / static_cast<double>(step)));
+  // The count: exact in int64 for integer types (as PyTorch, whose double would round
+  // 2^63 - 1 and 2^63 - 3 to the same number), in double for floating ones.
+  std::int64_t n = 0;
+  if constexpr (std::is_integral_v<T>) {
+    std::int64_t span = 0;
+    if (__builtin_sub_overflow(static_cast<std::int64_t>(end), static_cast<std::int64_t>(start), &span) ||
+        span == std::numeric_limits<std::int64_t>::min())  // its count, 2^63, would not fit either
+      detail::fail<ValueError>("arange: the range from ", start, " to ", end,
+                               " has more elements than a tensor can index; use a larger step");
+    const auto s = static_cast<std::int64_t>(step);
+    n = span / s + (span % s != 0 ? 1 : 0);  // ceil(span / step); span and step have one sign
+  } else {
+    const double count =
+        std::ceil((static_cast<double>(end) - static_cast<double>(start)) / static_cast<double>(step));
+    if (!(count < 9.2e18))  // below 2^63, so the cast to int64 is defined
+      detail::fail<ValueError>("arange: the range from ", start, " to ", end, " by ", step, " has ", count,
+                               " elements, more than a tensor can index; use a larger step");
+    n = static_cast<std::int64_t>(count);
+  }
   Tensor<T> t = detail::empty<T>({n});
   for (std::int64_t i = 0; i < n; ++i) t.data_ptr()[i] = static_cast<T>(start + static_cast<T>(i) * step);
   return detail::finish(t, options);
@@ -178,9 +216,15 @@ Tensor<T> from_vector(const std::vector<T>& values, const Shape& shape, TensorOp
   std::copy(values.begin(), values.end(), t.data_ptr());
   return detail::finish(t, options);
 }
+// 1-D. The options are a deduced parameter so that `from_vector<double>({1.0}, {})` means
+// the empty shape (a 0-d tensor) rather than being ambiguous between shape and options.
 template <typename T>
-Tensor<T> from_vector(const std::vector<T>& values, TensorOptions options = {}) {
-  return from_vector(values, {static_cast<std::int64_t>(values.size())}, options);
+Tensor<T> from_vector(const std::vector<T>& values) {
+  return from_vector(values, Shape{static_cast<std::int64_t>(values.size())});
+}
+template <typename T, typename Options, typename = std::enable_if_t<std::is_same_v<Options, TensorOptions>>>
+Tensor<T> from_vector(const std::vector<T>& values, Options options) {
+  return from_vector(values, Shape{static_cast<std::int64_t>(values.size())}, options);
 }
 template <typename T = double>
 Tensor<T> tensor(std::initializer_list<T> values, TensorOptions options = {}) {

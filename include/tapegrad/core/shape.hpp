@@ -29,9 +29,22 @@ struct ShapeText {
 inline void append(std::string& s, ShapeText shape) { s += to_string(shape.shape); }
 inline ShapeText show(const Shape& s) { return {s}; }
 
+[[noreturn]] TAPEGRAD_NOINLINE TAPEGRAD_COLD inline void fail_element_count(const Shape& shape) {
+  fail<ShapeError>("shape ", show(shape), " has more elements than 2^63 - 1 (the element count overflows int64); ",
+                   "no buffer can hold it");
+}
+
+// The element count of `shape`. A count that does not fit in int64 is a ShapeError, never
+// a wrapped-around number: zeros({1 << 32, 1 << 32}) or expand to [2^62, 4] must not
+// allocate a buffer of the wrong size. (A zero dimension makes any shape empty.)
 inline std::int64_t numel_of(const Shape& shape) {
   std::int64_t n = 1;
-  for (auto d : shape) n *= d;
+  bool overflow = false;
+  for (auto d : shape) {
+    if (d == 0) return 0;
+    overflow = overflow || __builtin_mul_overflow(n, d, &n);
+  }
+  if (overflow) fail_element_count(shape);
   return n;
 }
 

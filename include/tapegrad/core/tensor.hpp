@@ -294,7 +294,7 @@ class Tensor {
   Tensor diag_embed(std::int64_t offset = 0, std::int64_t dim1 = -2, std::int64_t dim2 = -1) const;
   Tensor triu(std::int64_t k = 0) const;
   Tensor tril(std::int64_t k = 0) const;
-  // these need ops/decomposition.hpp (included by tapegrad.hpp)
+  // (ops/decomposition.hpp, which core.hpp includes)
   Tensor inverse() const;
   Tensor det() const;
   Tensor logdet() const;

@@ -53,6 +53,10 @@ template <typename T>
 TAPEGRAD_NOINLINE std::shared_ptr<TensorImpl<T>> make_impl(Shape shape) {
   auto impl = std::allocate_shared<TensorImpl<T>>(PoolAllocator<TensorImpl<T>>());
   impl->numel = numel_of(shape);
+  // The byte count must fit too (a ptrdiff_t, so pointer arithmetic over it is defined).
+  if (impl->numel > PTRDIFF_MAX / static_cast<std::int64_t>(sizeof(T)))
+    fail<ShapeError>("shape ", show(shape), " needs ", impl->numel, " elements of ", sizeof(T),
+                     " bytes, more bytes than an address space holds");
   impl->shape = std::move(shape);
   impl->storage = std::allocate_shared<Storage<T>>(PoolAllocator<Storage<T>>(), static_cast<std::size_t>(impl->numel));
   return impl;

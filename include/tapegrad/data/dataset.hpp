@@ -63,17 +63,6 @@ inline std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Uniform in [0, bound) by rejection, unbiased: the top `2^64 mod bound` outputs are
-// redrawn. std::uniform_int_distribution would differ between standard libraries; this
-// gives the same numbers everywhere mt19937_64 does (the standard fixes its output).
-inline std::uint64_t uniform_below(Generator& gen, std::uint64_t bound) {
-  const std::uint64_t reject_from = std::uint64_t(0) - (std::uint64_t(0) - bound) % bound;  // = 2^64 - (2^64 mod bound)
-  for (;;) {
-    const std::uint64_t r = gen.engine()();
-    if (reject_from == 0 || r < reject_from) return r % bound;
-  }
-}
-
 }  // namespace detail::loader
 
 // A uniformly random permutation of 0..n-1 (Fisher-Yates: position i swaps with a
@@ -83,7 +72,7 @@ inline std::vector<std::int64_t> randperm(std::int64_t n, Generator& gen) {
   std::vector<std::int64_t> p(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) p[static_cast<std::size_t>(i)] = i;
   for (std::int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<std::int64_t>(detail::loader::uniform_below(gen, static_cast<std::uint64_t>(i) + 1));
+    const auto j = static_cast<std::int64_t>(tapegrad::detail::uniform_below(gen.engine(), static_cast<std::uint64_t>(i) + 1));
     std::swap(p[static_cast<std::size_t>(i)], p[static_cast<std::size_t>(j)]);
   }
   return p;

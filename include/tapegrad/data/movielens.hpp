@@ -704,17 +704,6 @@ struct MovieLensSplit {
 namespace detail {
 namespace movielens {
 
-// A uniform integer in [0, n) from mt19937_64 (whose output the standard fixes), by rejection:
-// the draws >= 2^64 mod n are a whole number of copies of [0, n). std::uniform_int_distribution
-// differs between standard libraries, which would make a "seeded" split platform-dependent.
-inline std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t n) {
-  const std::uint64_t reject_below = (0 - n) % n;  // 2^64 mod n
-  for (;;) {
-    const std::uint64_t x = rng();
-    if (x >= reject_below) return x % n;
-  }
-}
-
 inline void check_fraction(const char* op, double test_fraction) {
   if (!(test_fraction >= 0.0 && test_fraction <= 1.0))
     tapegrad::detail::fail<ValueError>(op, ": test_fraction is ", test_fraction, "; use a value in [0, 1]");
@@ -745,7 +734,7 @@ inline MovieLensSplit split_random(const MovieLensTable& table, double test_frac
   for (std::size_t i = 0; i < n; ++i) order[i] = i;
   std::mt19937_64 rng(seed);
   // Fisher-Yates, only as far as the test rows need.
-  for (std::size_t i = 0; i < n_test; ++i) std::swap(order[i], order[i + detail::movielens::uniform_below(rng, n - i)]);
+  for (std::size_t i = 0; i < n_test; ++i) std::swap(order[i], order[i + tapegrad::detail::uniform_below(rng, n - i)]);
   std::vector<bool> in_test(n, false);
   for (std::size_t i = 0; i < n_test; ++i) in_test[order[i]] = true;
   return detail::movielens::split_rows(table, in_test);

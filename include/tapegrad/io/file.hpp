@@ -45,6 +45,33 @@ inline float half_to_float(std::uint16_t h) {
   }
   return sign ? -v : v;
 }
+// Float to IEEE half, rounded to nearest even (Giesen's float_to_half_fast3_rtne): overflow gives
+// inf, tiny values go subnormal through one float addition that rounds for us.
+inline std::uint16_t float_to_half(float value) {
+  std::uint32_t f;
+  std::memcpy(&f, &value, 4);
+  const std::uint32_t sign = f & 0x80000000u;
+  f ^= sign;
+  std::uint32_t h;
+  if (f >= (127u + 16u) << 23) {  // |x| >= 65536, inf or nan
+    h = f > 0x7f800000u ? 0x7e00u : 0x7c00u;
+  } else if (f < 113u << 23) {  // below 2^-14: subnormal half (or zero)
+    const std::uint32_t magic_bits = ((127u - 15u) + (23u - 10u) + 1u) << 23;
+    float magic, shifted;
+    std::memcpy(&magic, &magic_bits, 4);
+    std::memcpy(&shifted, &f, 4);
+    shifted += magic;
+    std::uint32_t bits;
+    std::memcpy(&bits, &shifted, 4);
+    h = bits - magic_bits;
+  } else {
+    const std::uint32_t mantissa_odd = (f >> 13) & 1u;
+    f += (static_cast<std::uint32_t>(15 - 127) << 23) + 0xfffu + mantissa_odd;  // rebias, round half to even
+    h = f >> 13;
+  }
+  return static_cast<std::uint16_t>(h | (sign >> 16));
+}
+
 inline float bf16_to_float(std::uint16_t b) {
   const std::uint32_t bits = static_cast<std::uint32_t>(b) << 16;
   float v;

@@ -25,7 +25,7 @@
 // and Gaussian noise on the activations (the differential-privacy knob).
 
 #include "deepfm.hpp"
-#include "../io/file.hpp"  // detail::half_to_float
+#include "../io/file.hpp"  // detail::half_to_float, detail::float_to_half
 #include "../optim.hpp"
 
 #include <algorithm>
@@ -70,35 +70,8 @@ namespace wire {
 // header must not make the receiver allocate gigabytes (1 GiB of floats).
 constexpr std::int64_t kMaxElements = std::int64_t(1) << 28;
 
-// IEEE half, rounded to nearest even (Giesen's float_to_half_fast3_rtne): overflow gives
-// inf, tiny values go subnormal through one float addition that rounds for us.
-inline std::uint16_t float_to_half(float value) {
-  std::uint32_t f;
-  std::memcpy(&f, &value, 4);
-  const std::uint32_t sign = f & 0x80000000u;
-  f ^= sign;
-  std::uint32_t h;
-  if (f >= (127u + 16u) << 23) {  // |x| >= 65536, inf or nan
-    h = f > 0x7f800000u ? 0x7e00u : 0x7c00u;
-  } else if (f < 113u << 23) {  // below 2^-14: subnormal half (or zero)
-    const std::uint32_t magic_bits = ((127u - 15u) + (23u - 10u) + 1u) << 23;
-    float magic, shifted;
-    std::memcpy(&magic, &magic_bits, 4);
-    std::memcpy(&shifted, &f, 4);
-    shifted += magic;
-    std::uint32_t bits;
-    std::memcpy(&bits, &shifted, 4);
-    h = bits - magic_bits;
-  } else {
-    const std::uint32_t mantissa_odd = (f >> 13) & 1u;
-    f += (static_cast<std::uint32_t>(15 - 127) << 23) + 0xfffu + mantissa_odd;  // rebias, round half to even
-    h = f >> 13;
-  }
-  return static_cast<std::uint16_t>(h | (sign >> 16));
-}
-
 // x rounded to half and back: what the receiver of an fp16 packet sees.
-inline float round_to_half(float x) { return tapegrad::detail::half_to_float(float_to_half(x)); }
+inline float round_to_half(float x) { return tapegrad::detail::half_to_float(tapegrad::detail::float_to_half(x)); }
 
 template <typename T>
 const char* dtype_name() {
@@ -116,7 +89,7 @@ inline std::uint64_t get_le(const unsigned char* p, std::size_t n) {
 }
 template <typename T>
 void put_value(std::vector<unsigned char>& out, T x, const std::string& values) {
-  if (values == "F16") return put_le(out, float_to_half(static_cast<float>(x)), 2);
+  if (values == "F16") return put_le(out, tapegrad::detail::float_to_half(static_cast<float>(x)), 2);
   if (values == "F32") {
     const float f = static_cast<float>(x);
     std::uint32_t bits;

@@ -132,8 +132,8 @@ Tensor<T> pow(const Tensor<T>& x, detail::type_identity_t<T> p) {
   Tensor<T> out = p == T(2) ? detail::unary_map(x, [](const auto& a) { return a.square(); })
                             : detail::unary_map(x, [p](const auto& a) { return a.pow(p); });
   return record(out, "PowBackward0", {x}, [sx = save(x), p](Grads<T>& g) {
-    if (p == T(0)) {
-      g.in[0] = g.out * T(0);
+    if (p == T(0)) {  // zeros, not g * 0 (nan for an infinite g), as PyTorch
+      g.in[0] = zeros_like(g.out);
       return;
     }
     const Tensor<T> xv = g[sx];
@@ -209,7 +209,7 @@ Tensor<T> pow(detail::type_identity_t<T> s, const Tensor<T>& x) {
   Tensor<T> out = detail::unary_map(x, [s](const auto& a) { return Eigen::pow(s, a); });
   return record(out, "PowBackward2", {x}, [s, so = save_output(out)](Grads<T>& g) {
     // d/dx s^x = s^x log s
-    g.in[0] = s == T(0) ? g.out * T(0) : g.out * g[so] * std::log(s);
+    g.in[0] = s == T(0) ? zeros_like(g.out) : g.out * g[so] * std::log(s);  // 0^x: zeros, as PyTorch
   });
 }
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <vector>
@@ -167,7 +168,10 @@ Tensor<T> narrow(const Tensor<T>& x, std::int64_t dim, std::int64_t start, std::
   if (start < -n || start > n)
     detail::fail<IndexError>("narrow: start ", start, " is out of range for dimension ", d, " of size ", n);
   if (start < 0) start += n;
-  if (length < 0 || start + length > n)
+  if (length < 0)
+    detail::fail<IndexError>("narrow: length must be non-negative, got ", length, " (dimension ", d, " of size ", n,
+                             ")");
+  if (start + length > n)
     detail::fail<IndexError>("narrow: start ", start, " + length ", length, " exceeds dimension ", d, " of size ", n,
                              " (shape ", detail::show(x.shape()), ")");
   return detail::slice_op(x, d, start, length, 1);
@@ -227,6 +231,12 @@ Tensor<T> cat(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0) {
   });
 }
 
+// cat({a, b}, 1): a braced list cannot deduce T through std::vector, so it gets its own overload.
+template <typename T>
+Tensor<T> cat(std::initializer_list<Tensor<T>> tensors, std::int64_t dim = 0) {
+  return cat(std::vector<Tensor<T>>(tensors), dim);
+}
+
 // Joins tensors of one shape along a new dimension `dim` (in [-(rank+1), rank]).
 template <typename T>
 Tensor<T> stack(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0) {
@@ -250,6 +260,11 @@ Tensor<T> stack(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0) {
     for (std::size_t i = 0; i < g.in.size(); ++i)
       if (g.needs(i)) g.in[i] = select(g.out, static_cast<std::int64_t>(d), static_cast<std::int64_t>(i));
   });
+}
+
+template <typename T>
+Tensor<T> stack(std::initializer_list<Tensor<T>> tensors, std::int64_t dim = 0) {
+  return stack(std::vector<Tensor<T>>(tensors), dim);
 }
 
 namespace detail {
@@ -462,6 +477,8 @@ Tensor<T> take_along_dim(const Tensor<T>& x, const Tensor<std::int64_t>& indices
     detail::fail<ShapeError>("take_along_dim: indices have ", indices.dim(), " dimensions (shape ",
                              detail::show(indices.shape()), ") but the input has ", x.dim(), " (shape ",
                              detail::show(x.shape()), ")");
+  // Checked here so an index out of range is reported as take_along_dim's, not gather's.
+  detail::check_indices("take_along_dim", indices, x.shape()[d], d, x.shape());
   Shape xs = x.shape(), is = indices.shape();
   xs[d] = is[d] = 1;
   Shape common = detail::broadcast_shapes("take_along_dim", xs, is);
@@ -489,7 +506,9 @@ Tensor<T> repeat(const Tensor<T>& x, const std::vector<std::int64_t>& repeats) {
   for (std::size_t i = 0; i < repeats.size(); ++i) {
     interleaved.insert(interleaved.end(), {1, padded[i]});
     tiled.insert(tiled.end(), {repeats[i], padded[i]});
-    out_shape.push_back(repeats[i] * padded[i]);
+    std::int64_t size = 0;
+    if (__builtin_mul_overflow(repeats[i], padded[i], &size)) detail::fail_element_count(tiled);
+    out_shape.push_back(size);
   }
   Tensor<T> ex = detail::expand_kernel(Tensor<T>(detail::alias_impl(*x.impl(), interleaved)), tiled);
   Tensor<T> out(detail::alias_impl(*ex.impl(), out_shape));

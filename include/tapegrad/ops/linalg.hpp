@@ -70,6 +70,14 @@ const T* transposed(const T* src, std::int64_t rows, std::int64_t cols, std::vec
   return buffer.data();
 }
 
+inline bool batches_broadcast(const Shape& a, const Shape& b) {
+  for (std::size_t i = 1; i <= std::min(a.size(), b.size()); ++i) {
+    const std::int64_t da = a[a.size() - i], db = b[b.size() - i];
+    if (da != db && da != 1 && db != 1) return false;
+  }
+  return true;
+}
+
 // op(a) @ op(b) over the last two dims, broadcasting leading (batch) dims.
 // op(m) = m^T when the flag is set. squeeze_rows / squeeze_cols drop the n / m
 // dimension from the result (matmul's 1-D operands) before it is recorded, so the
@@ -87,6 +95,9 @@ Tensor<T> gemm(const char* name, const Tensor<T>& a, const Tensor<T>& b, bool tr
     fail<ShapeError>("matmul: shapes ", show(sa), trans_a ? "^T" : "", " and ", show(sb), trans_b ? "^T" : "",
                      " cannot be multiplied (", k, " != ", kb, ")");
   const Shape batch_a(sa.begin(), sa.end() - 2), batch_b(sb.begin(), sb.end() - 2);
+  if (!batches_broadcast(batch_a, batch_b))  // the message names the operands, not only their batch dims
+    fail<ShapeError>("matmul: the batch dimensions ", show(batch_a), " and ", show(batch_b), " of shapes ", show(sa),
+                     " and ", show(sb), " cannot be broadcast together; each trailing batch dimension must match or be 1");
   Shape out_shape = broadcast_shapes("matmul", batch_a, batch_b);
   const Shape batch = out_shape;
   out_shape.push_back(n);

@@ -5,6 +5,7 @@
 // theirs. Inputs and targets must have the same shape (no silent broadcasting of a
 // [N] target against a [N, 1] input); class targets are Tensor<std::int64_t>.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -105,10 +106,23 @@ Tensor<T> binary_cross_entropy(const Tensor<T>& input, const Tensor<T>& target, 
     if (!(p[i] >= 0 && p[i] <= 1))
       detail::fail<ValueError>("binary_cross_entropy: input values must be probabilities in [0, 1], got ", p[i],
                                " at element ", i, "; for raw scores use binary_cross_entropy_with_logits");
-  const T floor = T(-100);
-  const Tensor<T> log_p = maximum(log(input), scalar_tensor<T>(floor));
-  const Tensor<T> log_q = maximum(log(T(1) - input), scalar_tensor<T>(floor));
-  Tensor<T> loss = -(target * log_p + (T(1) - target) * log_q);
+  Tensor<T> loss = empty<T>(input.shape());
+  const T* t = target.data_ptr();
+  T* out = loss.data_ptr();
+  for (std::int64_t i = 0, n = input.numel(); i < n; ++i)
+    out[i] = -(t[i] * std::max(std::log(p[i]), T(-100)) + (T(1) - t[i]) * std::max(std::log1p(-p[i]), T(-100)));
+  // dl/dp = (p - t) / (p (1 - p)), with p (1 - p) clamped at 1e-12 as PyTorch does: at a
+  // saturated p (sigmoid(40) is 1 in double) the gradient stays finite instead of the
+  // 0 * inf = nan the clamped logs' chain rule would give. dl/dt = log(1 - p) - log p,
+  // each log clamped at -100 as in the forward.
+  loss = record(loss, "BinaryCrossEntropyBackward0", {input, target}, [sp = save(input), st = save(target)](Grads<T>& g) {
+    const Tensor<T> pv = g[sp];
+    if (g.needs(0)) g.in[0] = g.out * (pv - g[st]) / maximum(pv * (T(1) - pv), scalar_tensor<T>(T(1e-12)));
+    if (g.needs(1)) {
+      const Tensor<T> floor = scalar_tensor<T>(T(-100));
+      g.in[1] = g.out * (maximum(log(T(1) - pv), floor) - maximum(log(pv), floor));
+    }
+  });
   if (weight.defined()) loss = loss * weight;
   return detail::reduce_loss("binary_cross_entropy", loss, reduction);
 }
@@ -231,14 +245,14 @@ Tensor<T> cross_entropy(const Tensor<T>& input, const Tensor<std::int64_t>& targ
   Tensor<T> out = detail::reduce_weighted("cross_entropy", losses, weights, target.shape(), reduction);
   if (label_smoothing == 0) return out;
   // The smoothing term -sum_c w_c log p_c per non-ignored sample. Its mean follows
-  // PyTorch: over the total class weight of the kept samples when weighted, else
-  // over all samples (ignored ones included).
+  // PyTorch (1.12 on): over the total class weight of the kept samples when weighted,
+  // else over the number of kept samples (ignored ones do not count, as in nll's mean).
   const std::int64_t classes = logp.shape()[1];
   const Tensor<T> kept = reshape(cast<T>(ne(target, ignore_index)), {logp.shape()[0]});
   const Tensor<T> smooth_rows = -sum(weight.defined() ? logp * weight : logp, 1) * kept;
   Tensor<T> smooth;
   if (reduction == Reduction::mean)
-    smooth = weight.defined() ? sum(smooth_rows) / sum(weights) : mean(smooth_rows);
+    smooth = sum(smooth_rows) / (weight.defined() ? sum(weights) : sum(kept));
   else
     smooth = detail::reduce_weighted("cross_entropy", smooth_rows, weights, target.shape(), reduction);
   const T eps = static_cast<T>(label_smoothing);
@@ -289,8 +303,12 @@ Tensor<T> cosine_similarity(const Tensor<T>& x1, const Tensor<T>& x2, std::int64
                             detail::type_identity_t<T> eps = T(1e-8)) {
   const Shape shape = detail::broadcast_shapes("cosine_similarity", x1.shape(), x2.shape());
   detail::wrap_dim("cosine_similarity", dim, shape.size());
-  const Tensor<T> dot = sum(x1 * x2, dim);
-  const Tensor<T> n1 = sum(x1 * x1, dim), n2 = sum(x2 * x2, dim);
+  // Broadcast first, as PyTorch does: the norms are over the broadcast vectors, so
+  // cos([[1, 1]], [[1]], 1) compares [1, 1] with [1, 1] and is 1.
+  const Tensor<T> a = x1.shape() == shape ? x1 : expand(x1, shape);
+  const Tensor<T> b = x2.shape() == shape ? x2 : expand(x2, shape);
+  const Tensor<T> dot = sum(a * b, dim);
+  const Tensor<T> n1 = sum(a * a, dim), n2 = sum(b * b, dim);
   return dot / sqrt(maximum(n1 * n2, scalar_tensor<T>(eps * eps)));
 }
 

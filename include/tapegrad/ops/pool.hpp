@@ -239,6 +239,45 @@ inline bool uniform_axis(const PoolAxis& a, std::int64_t& stride) {
   return true;
 }
 
+// One row of 2x2 windows with stride 2 (max_pool2d(x, 2), most conv nets' pooling): each
+// output's four taps in registers, in the row-major order and with the selects of the
+// general loop below (the same winner on ties and NaNs), one store per output instead of
+// one per tap. The winning tap is kept as a 32-bit code beside the 32-bit floats so the
+// loop vectorizes (an int64 index per lane would not); a second loop turns codes into
+// flat indices. `at` is the flat index of the first tap of window 0.
+template <typename T>
+void max_rows_2x2(const T* __restrict top, std::int64_t W, std::int64_t at, std::int64_t ow, T* __restrict best,
+                  std::int64_t* __restrict best_at) {
+  const T* __restrict bottom = top + W;
+  constexpr std::int64_t kChunk = 256;
+  std::int32_t code[kChunk];
+  for (std::int64_t start = 0; start < ow; start += kChunk) {
+    const std::int64_t n = std::min(kChunk, ow - start);
+    const T* __restrict t = top + 2 * start;
+    const T* __restrict u = bottom + 2 * start;
+    T* __restrict out = best + start;
+    for (std::int64_t o = 0; o < n; ++o) {
+      // The first tap always wins against the general loop's -inf start (a NaN too).
+      T b = t[2 * o];
+      std::int32_t k = 0;
+      const T v1 = t[2 * o + 1], v2 = u[2 * o], v3 = u[2 * o + 1];
+      bool take = (v1 > b) | (v1 != v1);
+      b = take ? v1 : b;
+      k = take ? 1 : k;
+      take = (v2 > b) | (v2 != v2);
+      b = take ? v2 : b;
+      k = take ? 2 : k;
+      take = (v3 > b) | (v3 != v3);
+      b = take ? v3 : b;
+      k = take ? 3 : k;
+      out[o] = b;
+      code[o] = k;
+    }
+    for (std::int64_t o = 0; o < n; ++o)  // code (row, col) = (k >> 1, k & 1)
+      best_at[start + o] = at + 2 * (start + o) + (code[o] >> 1) * W + (code[o] & 1);
+  }
+}
+
 // The maximum of each window and its position as a flat index y * W + x into the
 // input's plane (PyTorch's return_indices); -1 for a window that holds no input
 // position (possible only with dilation and padding), whose value is -inf.
@@ -266,6 +305,10 @@ Tensor<T> max_kernel(const Tensor<T>& x, const PoolPlan& p, Tensor<std::int64_t>
         // selects have no branch (which element wins is a coin toss on real data, and
         // a mispredicted branch per element had made this a sixth of a conv net step).
         const std::int64_t c0 = p.cols.first[0], nc = p.cols.count[0];
+        if (nr == 2 && nc == 2 && col_stride == 2 && p.rows.step == 1 && p.cols.step == 1) {
+          max_rows_2x2(src + r0 * W + c0, W, r0 * W + c0, ow, best, best_at);  // a conv net's pool
+          continue;
+        }
         for (std::int64_t o = 0; o < ow; ++o) {  // as the window loop below: -inf at the first tap
           best[o] = -std::numeric_limits<T>::infinity();
           best_at[o] = r0 * W + c0 + o * col_stride;

@@ -1,6 +1,6 @@
 #pragma once
 // Shape ops: reshape/view, squeeze/unsqueeze/flatten (share storage), expand and sum_to
-// (each the other's adjoint), transpose/t/permute (materialised: tensors stay
+// (each the other's adjoint), transpose/t/permute/movedim (materialised: tensors stay
 // contiguous), clone.
 
 #include <algorithm>
@@ -15,6 +15,7 @@ namespace detail {
 inline Shape infer_shape(const char* op, const Shape& requested, std::int64_t numel, const Shape& from) {
   Shape shape = requested;
   std::int64_t known = 1;
+  bool overflow = false;
   int infer = -1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
@@ -23,9 +24,14 @@ inline Shape infer_shape(const char* op, const Shape& requested, std::int64_t nu
     } else if (shape[i] < 0) {
       fail<ShapeError>(op, ": invalid dimension ", shape[i], " in shape ", show(requested));
     } else {
-      known *= shape[i];
+      overflow = __builtin_mul_overflow(known, shape[i], &known) || overflow;
     }
   }
+  // A wrapped-around count could match numel by accident, or wrap to exactly 0 ([2^62, 64]);
+  // only a real zero dimension empties an overflowing shape.
+  bool has_zero = false;
+  for (auto d : requested) has_zero = has_zero || d == 0;
+  if (overflow && !has_zero) fail_element_count(requested);
   if (infer >= 0) {
     if (known == 0 || numel % known != 0)
       fail<ShapeError>(op, ": shape ", show(requested), " is invalid for a tensor of shape ", show(from), " (",
@@ -52,7 +58,13 @@ Tensor<T> permute_kernel(const Tensor<T>& x, const std::vector<std::size_t>& per
   const T* src = x.data_ptr();
   T* dst = out.data_ptr();
   if (out.numel() == 0) return out;
-  if (rank == 2) {  // a plain matrix transpose: let Eigen do it blockwise
+  bool identity = true;
+  for (std::size_t i = 0; i < rank; ++i) identity = identity && perm[i] == i;
+  if (identity) {  // permute({0, 1, ...}): the data unchanged
+    std::copy(src, src + out.numel(), dst);
+    return out;
+  }
+  if (rank == 2) {  // perm {1, 0}, a plain matrix transpose: let Eigen do it blockwise
     MatrixMap<T>(dst, out_shape[0], out_shape[1]) = ConstMatrixMap<T>(src, in_shape[0], in_shape[1]).transpose();
     return out;
   }
@@ -223,10 +235,56 @@ Tensor<T> permute(const Tensor<T>& x, const std::vector<std::int64_t>& dims) {
   });
 }
 
+// Moves dimensions `source` to positions `destination` (the others keep their order),
+// as torch.movedim: a permute.
+template <typename T>
+Tensor<T> movedim(const Tensor<T>& x, const std::vector<std::int64_t>& source,
+                  const std::vector<std::int64_t>& destination) {
+  const std::size_t rank = x.shape().size();
+  if (source.size() != destination.size())
+    detail::fail<ShapeError>("movedim: source ", detail::show(Shape(source.begin(), source.end())), " and destination ",
+                             detail::show(Shape(destination.begin(), destination.end())),
+                             " must name as many dimensions");
+  // A 0-d tensor has one "dimension slot" (dims -1 and 0 name it, as in PyTorch).
+  const std::size_t slots = rank == 0 ? 1 : rank;
+  std::vector<std::int64_t> dims(slots, -1);
+  std::vector<bool> moved(slots, false);
+  for (std::size_t i = 0; i < source.size(); ++i) {
+    const std::size_t from = detail::wrap_dim("movedim", source[i], rank);
+    const std::size_t to = detail::wrap_dim("movedim", destination[i], rank);
+    if (moved[from] || dims[to] != -1)
+      detail::fail<ShapeError>("movedim: source ", detail::show(Shape(source.begin(), source.end())),
+                               " and destination ", detail::show(Shape(destination.begin(), destination.end())),
+                               " must each name a dimension at most once");
+    moved[from] = true;
+    dims[to] = static_cast<std::int64_t>(from);
+  }
+  // The dimensions not moved fill the free positions in their order.
+  std::size_t next = 0;
+  for (std::size_t to = 0; to < rank; ++to) {
+    if (dims[to] != -1) continue;
+    while (moved[next]) ++next;
+    dims[to] = static_cast<std::int64_t>(next++);
+  }
+  if (rank == 0) dims.clear();
+  return permute(x, dims);
+}
+
+template <typename T>
+Tensor<T> movedim(const Tensor<T>& x, std::int64_t source, std::int64_t destination) {
+  return movedim(x, std::vector<std::int64_t>{source}, std::vector<std::int64_t>{destination});
+}
+
 // A view with a dimension of size 1 inserted at `dim` (in [-(rank+1), rank]).
 template <typename T>
 Tensor<T> unsqueeze(const Tensor<T>& x, std::int64_t dim) {
-  const std::size_t d = detail::wrap_dim("unsqueeze", dim, x.shape().size() + 1);
+  const auto rank = static_cast<std::int64_t>(x.shape().size());
+  // Not wrap_dim's message: that would speak of a tensor with rank + 1 dimensions.
+  if (dim < -(rank + 1) || dim > rank)
+    detail::fail<IndexError>("unsqueeze: dimension ", dim, " is out of range for a tensor with ", rank, " dimension",
+                             rank == 1 ? "" : "s", " (shape ", detail::show(x.shape()), "); expected a dim in [",
+                             -(rank + 1), ", ", rank, "]");
+  const auto d = static_cast<std::size_t>(dim < 0 ? dim + rank + 1 : dim);
   Shape shape = x.shape();
   shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(d), 1);
   return detail::view_with("UnsqueezeBackward0", x, std::move(shape));

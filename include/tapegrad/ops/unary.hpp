@@ -197,7 +197,8 @@ Tensor<T> sqrt(const Tensor<T>& x) {
 template <typename T>
 Tensor<T> sign(const Tensor<T>& x) {
   Tensor<T> out = detail::unary_map(x, [](const auto& a) { return a.sign(); });
-  return record(out, "SignBackward0", {x}, [](Grads<T>& g) { g.in[0] = g.out * T(0); });
+  // NOTE: zeros, as floor and round, not g * 0 (which is nan for an infinite g).
+  return record(out, "SignBackward0", {x}, [](Grads<T>& g) { g.in[0] = detail::ew::zero_grad(g.out); });
 }
 
 // NOTE: abs'(0) = 0 (the subgradient PyTorch uses).
