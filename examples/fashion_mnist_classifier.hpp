@@ -2,8 +2,9 @@
 // The Fashion-MNIST classifier examples (fashion_mnist_mlp.cpp, fashion_mnist_cnn.cpp):
 // the real data from Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist, or
 // $TAPEGRAD_FASHION_MNIST), pixels standardized by the training set's mean and standard
-// deviation, a shuffled, prefetching DataLoader of batch 128, Adam 1e-3 with cross entropy
-// and the learning rate annealed to 0 along a cosine over all the run's batches, and per
+// deviation, a shuffled, prefetching DataLoader of batch 128, Adam (peak learning rate
+// `lr`) with cross entropy and the learning rate annealed to 0 along a cosine over all the
+// run's batches, and per
 // epoch the test accuracy, macro F1 and loss of the 10,000 test images evaluated in one
 // batch; a checkpoint of the model at the end.
 //
@@ -28,7 +29,7 @@ namespace example {
 // Trains `model`; short mode: 300 batches of one epoch; full: 5 epochs. Returns the final
 // test accuracy. `model` maps [B, 1, 28, 28] images to logits [B, 10].
 template <typename Model>
-double train_fashion_classifier(Model& model, const ModelArgs& args, const std::string& name) {
+double train_fashion_classifier(Model& model, const ModelArgs& args, const std::string& name, double lr) {
   namespace tg = tapegrad;
   tg::data::FashionMNIST<float> data("", /*channel_dim=*/true);
   {
@@ -49,7 +50,7 @@ double train_fashion_classifier(Model& model, const ModelArgs& args, const std::
 
   tg::data::TensorDataset train(data.train.images, data.train.labels);
   tg::data::DataLoader loader(train, tg::data::DataLoaderOptions(128).shuffle(true).seed(1).prefetch(true));
-  tg::optim::Adam<float> adam(model.parameters(), tg::optim::AdamOptions(1e-3));
+  tg::optim::Adam<float> adam(model.parameters(), tg::optim::AdamOptions(lr));
   const std::int64_t batches_per_epoch = max_batches > 0 ? std::min<std::int64_t>(max_batches, loader.size()) : loader.size();
   tg::optim::CosineAnnealingLR<float> schedule(adam, epochs * batches_per_epoch);  // stepped once per batch
   EpochReport report(args.out);

@@ -30,6 +30,10 @@ g++ -std=c++17 "${warn[@]}" -I include -I /usr/include/eigen3 tests/consumer/mai
 "$work/plain"
 echo "plain -I include: ok"
 
+# Every method Tensor declares links with <tapegrad/core.hpp> alone.
+g++ -std=c++17 "${warn[@]}" -I include -I /usr/include/eigen3 tests/consumer/every_method.cpp -o "$work/every_method"
+"$work/every_method"
+
 # C++20: the same program and the tutorial example compile cleanly and run.
 g++ -std=c++20 "${warn[@]}" -I include -I /usr/include/eigen3 tests/consumer/main.cpp -o "$work/cxx20"
 "$work/cxx20"
@@ -39,4 +43,4 @@ g++ -std=c++20 "${warn[@]}" -I include -I /usr/include/eigen3 examples/gradient_
 printf '#include <tapegrad/tapegrad.hpp>\n#include <tapegrad/scalar.hpp>\n#include <tapegrad/scalar/bridge.hpp>\nint main() {}\n' >"$work/all_headers.cpp"
 g++ -std=c++20 "${warn[@]}" -fsyntax-only -I include -I /usr/include/eigen3 "$work/all_headers.cpp"
 echo "C++20: ok"
-echo "consumers: 4 passed, 0 failed"
+echo "consumers: 5 passed, 0 failed"

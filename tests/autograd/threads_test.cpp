@@ -4,6 +4,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "test_util.hpp"
 
@@ -151,6 +152,53 @@ TEST_CASE("threads: backward() from two threads accumulates into a shared leaf's
     // The order of the additions differs from run to run, so only up to rounding.
     require_values(w.grad(), ((g1 + g2) * static_cast<double>(kCalls)).to_vector(), 1e-12);
   }
+}
+
+namespace {
+
+// A gradient penalty of a small conv net on shared parameters: ||d loss / d w||^2, whose
+// gradient needs double backward (create_graph) through conv2d; returns d penalty / d w.
+Tensor conv_penalty_gradient(const Tensor& w, const Tensor& b, const Tensor& x) {
+  const Tensor loss = tg::tanh(tg::conv2d(x, w, b, 1, 1)).square().sum();
+  const Tensor g = tg::grad(loss, {w}, {}, std::nullopt, /*create_graph=*/true)[0];
+  return tg::grad(g.square().sum(), {w})[0];
+}
+
+}  // namespace
+
+TEST_CASE("threads: four threads run double backward of a conv net on shared parameters", "[threads]") {
+  // The outside ThreadSanitizer run that found a use after free (a claimed node destroyed
+  // by another thread before the pass reset it) and a race on a shared leaf's accumulator:
+  // every thread builds its own graphs over the same leaves w and b.
+  tg::Generator gen(14);
+  const Tensor w = (tg::randn<double>({3, 2, 3, 3}, gen) * 0.3).requires_grad_();
+  const Tensor b = tg::zeros<double>({3}, tg::requires_grad());
+  std::vector<Tensor> inputs, expected;
+  for (int t = 0; t < 4; ++t) {
+    inputs.push_back(tg::randn<double>({2, 2, 5, 5}, gen));
+    expected.push_back(conv_penalty_gradient(w, b, inputs.back()));
+  }
+  constexpr int kCalls = 10;
+  for (int repeat = 0; repeat < kRepeats; ++repeat) {
+    std::vector<std::vector<Tensor>> got(4);
+    std::vector<std::string> errors(4);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        try {
+          for (int i = 0; i < kCalls; ++i) got[t].push_back(conv_penalty_gradient(w, b, inputs[t]));
+        } catch (const std::exception& e) {
+          errors[t] = e.what();
+        }
+      });
+    for (std::thread& th : threads) th.join();
+    for (int t = 0; t < 4; ++t) {
+      CHECK(errors[t] == "");
+      REQUIRE(got[t].size() == static_cast<std::size_t>(kCalls));
+      for (const Tensor& g : got[t]) CHECK(bit_identical(g, expected[t]));
+    }
+  }
+  CHECK_FALSE(w.grad().defined());
 }
 
 TEST_CASE("threads: grad mode is per thread", "[threads]") {
