@@ -411,7 +411,7 @@ Tensor<T> index_select(const Tensor<T>& x, std::int64_t dim, const Tensor<std::i
 // ---- gather / scatter_add / take_along_dim ----
 
 template <typename T>
-Tensor<T> gather(const Tensor<T>& x, std::int64_t dim, const Tensor<std::int64_t>& index);
+Tensor<T> gather(const Tensor<T>& x, std::int64_t dim, const Tensor<std::int64_t>& index, const char* op = "gather");
 
 // x with src's elements added at the positions `index` names along dim:
 // out[i][index[i][j]] += src[i][j] (for dim = 1). Repeated positions accumulate.
@@ -450,10 +450,11 @@ Tensor<T> scatter_add(const Tensor<T>& x, std::int64_t dim, const Tensor<std::in
 
 // out[i][j] = x[i][index[i][j]] (for dim = 1): picks along dim; out has index's shape.
 template <typename T>
-Tensor<T> gather(const Tensor<T>& x, std::int64_t dim, const Tensor<std::int64_t>& index) {
-  const std::size_t d = detail::check_gather_shapes("gather", x.shape(), index.shape(), dim, "input");
+Tensor<T> gather(const Tensor<T>& x, std::int64_t dim, const Tensor<std::int64_t>& index, const char* op) {
+  // `op` names the caller in error messages (take_along_dim gathers through here).
+  const std::size_t d = detail::check_gather_shapes(op, x.shape(), index.shape(), dim, "input");
   const std::int64_t n = x.shape().empty() ? 1 : x.shape()[d];
-  detail::check_indices("gather", index, n, d, x.shape());
+  detail::check_indices(op, index, n, d, x.shape());
   Tensor<T> out = detail::empty<T>(index.shape());
   const Shape xs = detail::strides_of(x.shape());
   const std::int64_t stride = xs.empty() ? 0 : xs[d];
@@ -477,15 +478,14 @@ Tensor<T> take_along_dim(const Tensor<T>& x, const Tensor<std::int64_t>& indices
     detail::fail<ShapeError>("take_along_dim: indices have ", indices.dim(), " dimensions (shape ",
                              detail::show(indices.shape()), ") but the input has ", x.dim(), " (shape ",
                              detail::show(x.shape()), ")");
-  // Checked here so an index out of range is reported as take_along_dim's, not gather's.
-  detail::check_indices("take_along_dim", indices, x.shape()[d], d, x.shape());
   Shape xs = x.shape(), is = indices.shape();
   xs[d] = is[d] = 1;
   Shape common = detail::broadcast_shapes("take_along_dim", xs, is);
   Shape x_target = common, i_target = common;
   x_target[d] = x.shape()[d];
   i_target[d] = indices.shape()[d];
-  return gather(x.shape() == x_target ? x : expand(x, x_target), dim, detail::expanded(indices, i_target));
+  return gather(x.shape() == x_target ? x : expand(x, x_target), dim, detail::expanded(indices, i_target),
+                "take_along_dim");
 }
 
 // ---- repeat / flip ----

@@ -15,7 +15,7 @@ namespace detail {
 inline Shape infer_shape(const char* op, const Shape& requested, std::int64_t numel, const Shape& from) {
   Shape shape = requested;
   std::int64_t known = 1;
-  bool overflow = false;
+  bool overflow = false, has_zero = false;
   int infer = -1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
@@ -25,12 +25,11 @@ inline Shape infer_shape(const char* op, const Shape& requested, std::int64_t nu
       fail<ShapeError>(op, ": invalid dimension ", shape[i], " in shape ", show(requested));
     } else {
       overflow = __builtin_mul_overflow(known, shape[i], &known) || overflow;
+      has_zero = has_zero || shape[i] == 0;
     }
   }
   // A wrapped-around count could match numel by accident, or wrap to exactly 0 ([2^62, 64]);
   // only a real zero dimension empties an overflowing shape.
-  bool has_zero = false;
-  for (auto d : requested) has_zero = has_zero || d == 0;
   if (overflow && !has_zero) fail_element_count(requested);
   if (infer >= 0) {
     if (known == 0 || numel % known != 0)
