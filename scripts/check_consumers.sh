@@ -9,21 +9,26 @@ rm -rf "$work"
 mkdir -p "$work"
 warn=(-Wall -Wextra -Wpedantic -Werror)
 
-# 1. cmake --install, then find_package(tapegrad) from another project.
-cmake -S . -B "$work/lib" -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF >/dev/null
-cmake --install "$work/lib" --prefix "$root/$work/prefix" >/dev/null
-cmake -S tests/consumer -B "$work/find_package" -DTAPEGRAD_CONSUMER_MODE=find_package \
-  -DCMAKE_PREFIX_PATH="$root/$work/prefix" >/dev/null
-cmake --build "$work/find_package" >/dev/null
-"$work/find_package/consumer"
-echo "find_package: ok"
+# The CMake consumers (1, 2) build in the background while the compiler-only ones (3 and
+# on) build in the foreground: two single-threaded compiles at a time, CI's two cores.
+(
+  # 1. cmake --install, then find_package(tapegrad) from another project.
+  cmake -S . -B "$work/lib" -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --install "$work/lib" --prefix "$root/$work/prefix" >/dev/null
+  cmake -S tests/consumer -B "$work/find_package" -DTAPEGRAD_CONSUMER_MODE=find_package \
+    -DCMAKE_PREFIX_PATH="$root/$work/prefix" >/dev/null
+  cmake --build "$work/find_package" >/dev/null
+  "$work/find_package/consumer"
+  echo "find_package: ok"
 
-# 2. add_subdirectory(tapegrad) in another project.
-cmake -S tests/consumer -B "$work/subdirectory" -DTAPEGRAD_CONSUMER_MODE=subdirectory \
-  -DTAPEGRAD_SOURCE_DIR="$root" >/dev/null
-cmake --build "$work/subdirectory" >/dev/null
-"$work/subdirectory/consumer"
-echo "add_subdirectory: ok"
+  # 2. add_subdirectory(tapegrad) in another project.
+  cmake -S tests/consumer -B "$work/subdirectory" -DTAPEGRAD_CONSUMER_MODE=subdirectory \
+    -DTAPEGRAD_SOURCE_DIR="$root" >/dev/null
+  cmake --build "$work/subdirectory" >/dev/null
+  "$work/subdirectory/consumer"
+  echo "add_subdirectory: ok"
+) >"$work/cmake_consumers.log" 2>&1 &
+cmake_consumers=$!
 
 # 3. No CMake at all: the include path and Eigen's.
 g++ -std=c++17 "${warn[@]}" -I include -I /usr/include/eigen3 tests/consumer/main.cpp -o "$work/plain"
@@ -43,4 +48,11 @@ g++ -std=c++20 "${warn[@]}" -I include -I /usr/include/eigen3 examples/gradient_
 printf '#include <tapegrad/tapegrad.hpp>\n#include <tapegrad/scalar.hpp>\n#include <tapegrad/scalar/bridge.hpp>\nint main() {}\n' >"$work/all_headers.cpp"
 g++ -std=c++20 "${warn[@]}" -fsyntax-only -I include -I /usr/include/eigen3 "$work/all_headers.cpp"
 echo "C++20: ok"
+
+if ! wait "$cmake_consumers"; then
+  cat "$work/cmake_consumers.log"
+  echo "consumers: find_package or add_subdirectory FAILED" >&2
+  exit 1
+fi
+cat "$work/cmake_consumers.log"
 echo "consumers: 5 passed, 0 failed"

@@ -39,42 +39,68 @@ for harness in tests/fuzz/*_fuzz.cpp; do
   t=${harness##*/}
   targets+=("${t%_fuzz.cpp}")
 done
+# The harnesses compile, and then fuzz, as many at a time as there are cores (each is
+# one single-threaded process): on CI's 2 cores that halves the stage.
+cores=$(nproc)
+wait_for_a_core() {
+  while (($(jobs -rp | wc -l) >= cores)); do wait -n || true; done
+}
+rm -f "$out/compile-failed"
 for t in "${targets[@]}"; do
   bin=$out/${t}_fuzz
   # Rebuilt when missing or older than its harness or any header.
   if [[ ! -x $bin || -n $(find tests/fuzz/${t}_fuzz.cpp include -newer "$bin" -print -quit) ]]; then
     echo "compiling $bin"
-    clang++-14 "${cxxflags[@]}" tests/fuzz/${t}_fuzz.cpp -o "$bin" -lz
+    wait_for_a_core
+    { clang++-14 "${cxxflags[@]}" tests/fuzz/${t}_fuzz.cpp -o "$bin" -lz || echo "$t" >>"$out/compile-failed"; } &
   fi
 done
+wait
+if [[ -f $out/compile-failed ]]; then
+  echo "the harnesses of $(tr '\n' ' ' <"$out/compile-failed")did not compile" >&2
+  exit 1
+fi
 echo "compiled in $((SECONDS - start)) s"
 
-failed=()
-for t in "${targets[@]}"; do
-  corpus=$out/corpus/$t
+# fuzz_one TARGET: fuzzes one reader and writes its verdict to $out/TARGET.verdict
+# ("ok" or "finding") with its summary lines to $out/TARGET.summary.
+fuzz_one() {
+  local t=$1 corpus=$out/corpus/$1 log=$out/$1.log t0=$SECONDS rc=0
   rm -rf "$corpus"
   mkdir -p "$corpus"
   cp tests/fuzz/seeds/$t/* "$corpus"/
-  log=$out/$t.log
-  t0=$SECONDS
-  echo "fuzzing $t: $runs inputs (seed $seed, log $log)"
   # -malloc_limit_mb: no input of at most 4 KB (libFuzzer's default -max_len here) needs
   # 256 MB, so a larger allocation is a reader trusting a size it read. -rss_limit_mb
   # catches growth, -timeout a hang (the readers are linear in the input).
-  rc=0
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$out/${t}_fuzz" -runs="$runs" -seed="$seed" -rss_limit_mb=2048 -malloc_limit_mb=256 -timeout=10 \
-    -dict=tests/fuzz/$t.dict -artifact_prefix="$out/artifacts/$t-" -print_final_stats=1 "$@" \
+    -dict=tests/fuzz/$t.dict -artifact_prefix="$out/artifacts/$t-" -print_final_stats=1 "${fuzz_flags[@]}" \
     "$corpus" >"$log" 2>&1 || rc=$?
   if ((rc == 0)); then
-    echo "  $t: $(grep -m1 -o 'Done [0-9]* runs in [0-9]* second(s)' "$log"), $(grep -m1 -o 'stat::new_units_added: *[0-9]*' "$log" | tr -s ' '), in $((SECONDS - t0)) s: no findings"
+    echo ok >"$out/$t.verdict"
+    echo "  $t: $(grep -m1 -o 'Done [0-9]* runs in [0-9]* second(s)' "$log"), $(grep -m1 -o 'stat::new_units_added: *[0-9]*' "$log" | tr -s ' '), in $((SECONDS - t0)) s: no findings" >"$out/$t.summary"
   else
-    echo "  $t: FINDING (exit $rc), in $((SECONDS - t0)) s; the end of $log:"
-    # The first report with its stack, and where the input was saved.
-    awk '/ERROR|runtime error|_fuzz: |^ *#[0-9]+ /{if(!done)print} /^SUMMARY/{if(!done)print; done=1} /Test unit written/{print; exit}' "$log" |
-      head -60 | sed 's/^/    /'
-    failed+=("$t")
+    echo finding >"$out/$t.verdict"
+    {
+      echo "  $t: FINDING (exit $rc), in $((SECONDS - t0)) s; the end of $log:"
+      # The first report with its stack, and where the input was saved.
+      awk '/ERROR|runtime error|_fuzz: |^ *#[0-9]+ /{if(!done)print} /^SUMMARY/{if(!done)print; done=1} /Test unit written/{print; exit}' "$log" |
+        head -60 | sed 's/^/    /'
+    } >"$out/$t.summary"
   fi
+}
+fuzz_flags=("$@")
+for t in "${targets[@]}"; do
+  echo "fuzzing $t: $runs inputs (seed $seed, log $out/$t.log)"
+  rm -f "$out/$t.verdict" "$out/$t.summary"
+  wait_for_a_core
+  fuzz_one "$t" &
+done
+wait
+failed=()
+for t in "${targets[@]}"; do
+  cat "$out/$t.summary"
+  [[ $(cat "$out/$t.verdict" 2>/dev/null) == ok ]] || failed+=("$t")
 done
 
 echo "fuzzing took $((SECONDS - start)) s in all"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs the whole test suite:
-#   1. the Catch2 tests, examples and benchmark (RelWithDebInfo, warnings as errors);
+#   1. the Catch2 tests, examples and benchmark (g++, CMake's Release: -O3, warnings as errors);
 #   2. each benchmark once, as a smoke test;
 #   3. the tests again under AddressSanitizer + UndefinedBehaviorSanitizer (leaks too), built by clang;
 #   4. the threads tests under ThreadSanitizer (clang);
@@ -29,10 +29,11 @@ trap 'stage ""; echo "--- total: $SECONDS s"' EXIT
 stage "install what is missing"
 scripts/install_deps.sh libeigen3-dev catch2 libbenchmark-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist cmake g++ make
 
-stage "tests (RelWithDebInfo)"
-# -g1 (line tables only) instead of -g: backtraces keep file and line, and the build is
-# about 25% faster (full debug info of these template-heavy tests is 4x larger).
-cmake -S . -B build/tests -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+stage "tests (g++, Release)"
+# CMake's own Release flags (-O3 -DNDEBUG), as a user builds: GCC's optimizer warns
+# differently at -O3 (see -Wno-nonnull in CMakeLists.txt), so that is the build CI
+# holds to -Werror. No debug info: to debug a failure, rebuild it as RelWithDebInfo.
+cmake -S . -B build/tests -DCMAKE_BUILD_TYPE=Release \
   -DTAPEGRAD_WERROR=ON -DTAPEGRAD_BUILD_TESTS=ON -DTAPEGRAD_BUILD_EXAMPLES=ON -DTAPEGRAD_BUILD_BENCH=ON >/dev/null
 cmake --build build/tests -j "$jobs"
 (cd build/tests && ctest --output-on-failure -j "$jobs")
